@@ -1,0 +1,58 @@
+// A small, strict argument parser: unknown flags are errors, every flag is declared with its type.
+export type FlagType = 'string' | 'number' | 'boolean';
+export interface FlagSpec {
+  readonly type: FlagType;
+  readonly help: string;
+  readonly default?: string | number | boolean;
+}
+export type FlagSpecs = Record<string, FlagSpec>;
+export type Flags<S extends FlagSpecs> = { [K in keyof S]: S[K]['type'] extends 'number' ? number : S[K]['type'] extends 'boolean' ? boolean : string } & { _: string[] };
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
+  const out: Record<string, unknown> = { _: [] as string[] };
+  for (const [k, s] of Object.entries(specs)) if (s.default !== undefined) out[k] = s.default;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      (out._ as string[]).push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    const spec = specs[name];
+    if (!spec) throw new UsageError(`unknown option --${name}`);
+    if (spec.type === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      out[name] = true;
+      continue;
+    }
+    const raw = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new UsageError(`--${name} needs a value`);
+    if (spec.type === 'number') {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${raw}"`);
+      out[name] = n;
+    } else out[name] = raw;
+  }
+  return out as Flags<S>;
+}
+
+export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
+  const lines = [`usage: ${usage}`, '', summary];
+  const names = Object.keys(specs);
+  if (names.length) {
+    lines.push('', 'options:');
+    const width = Math.max(...names.map((n) => n.length + (specs[n].type === 'boolean' ? 0 : 4))) + 4;
+    for (const n of names) {
+      const s = specs[n];
+      const left = `  --${n}${s.type === 'boolean' ? '' : ' <' + (s.type === 'number' ? 'n' : 'v') + '>'}`;
+      const def = s.default !== undefined && s.default !== false ? ` (default ${s.default})` : '';
+      lines.push(left.padEnd(width + 2) + s.help + def);
+    }
+  }
+  return lines.join('\n');
+}

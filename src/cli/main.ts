@@ -1,0 +1,48 @@
+// numchain: command dispatch. Commands load lazily so `numchain --help` stays instant.
+import { UsageError } from './args.ts';
+
+export interface Command {
+  readonly summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  ma: { summary: 'Memory Arithmetic engine tools: `ma apply FILE [--each]`', load: async () => (await import('./ma.ts')).command },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  return [
+    'usage: numchain <command> [options]   (numchain <command> --help for details)',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.summary}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    console.log('numchain 0.1.0');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    console.error(`numchain: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await (await entry.load()).run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`numchain ${name}: ${e.message} (see numchain ${name} --help)`);
+      return 2;
+    }
+    console.error(`numchain ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,283 @@
+// Portable wrapper around ma.wasm. Runs unchanged in Node, Bun, Deno and browsers: it only uses
+// WebAssembly, typed arrays and the engine's numbers-only ABI. No Node imports here.
+import { MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
+
+/** The functions ma.wasm exports. Keep in sync with assembly/index.ts. */
+interface MaExports {
+  readonly memory: WebAssembly.Memory;
+  init(shards: number, layers: number, slots: number, dim: number, q: number, decay: number, clip: number): number;
+  errDetail(): number;
+  bound(): number;
+  rowCount(): number;
+  ioPtr(): number;
+  root(): number;
+  readRow(row: number): number;
+  leafHash(row: number): number;
+  proof(row: number): number;
+  statePtr(): number;
+  stateBytes(): number;
+  tensorBytes(): number;
+  restored(): void;
+  importedTensor(): number;
+  opAdd(shard: number, layer: number, slot: number): number;
+  opDecay(shard: number, layer: number, slot: number, hasFactor: number, k: number): number;
+  opMix(shard: number, layer: number, slot: number, src: number, k: number): number;
+  opClip(shard: number, layer: number, slot: number, bound: number): number;
+}
+
+const EXPORTED_FUNCTIONS = [
+  'init', 'errDetail', 'bound', 'rowCount', 'ioPtr', 'root', 'readRow', 'leafHash', 'proof', 'statePtr',
+  'stateBytes', 'tensorBytes', 'restored', 'importedTensor', 'opAdd', 'opDecay', 'opMix', 'opClip',
+] as const;
+
+const PARAM_FIELDS = ['', 'shards', 'layers', 'slots', 'dim', 'q', 'decay', 'clip', 'size'] as const;
+
+/** An opaque copy of the whole engine state (tensor and Merkle tree), taken at a clean root. */
+export interface EngineCheckpoint {
+  readonly bytes: Uint8Array;
+}
+
+const I32_MIN = -2147483648;
+const I32_MAX = 2147483647;
+
+function isInt(v: unknown, lo = I32_MIN, hi = I32_MAX): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+export class MaEngine {
+  readonly bound: number;
+  readonly rowCount: number;
+  private readonly x: MaExports;
+  private readonly io: number;
+  private readonly dim: number;
+
+  private constructor(
+    readonly params: MaParams,
+    instance: WebAssembly.Instance,
+  ) {
+    const x = instance.exports as unknown as MaExports;
+    for (const name of EXPORTED_FUNCTIONS) {
+      if (typeof (x as unknown as Record<string, unknown>)[name] !== 'function') {
+        throw new MaError('bad_wasm', 'wasm', `the module does not export ${name}(); is it ma.wasm?`);
+      }
+    }
+    if (!(x.memory instanceof WebAssembly.Memory)) throw new MaError('bad_wasm', 'wasm', 'the module exports no memory');
+    validateParams(params);
+    const rc = x.init(params.shards, params.layers, params.slots, params.dim, params.q, params.decay, params.clip);
+    if (rc === -1) {
+      const field = PARAM_FIELDS[x.errDetail()] ?? 'params';
+      throw new MaError('bad_params', field, field === 'size'
+        ? 'the tensor is too large for a 32-bit WebAssembly memory'
+        : `${field} is out of range (clip × q must round to at most 2^31 − 1)`);
+    }
+    if (rc === -3) throw new MaError('out_of_memory', 'params', 'the runtime refused to allocate the tensor');
+    if (rc !== 0) throw new MaError('bad_wasm', 'wasm', `init() failed with code ${rc}`);
+    this.x = x;
+    this.io = x.ioPtr();
+    this.dim = params.dim;
+    this.bound = x.bound();
+    this.rowCount = x.rowCount();
+  }
+
+  /** Compile (if needed) and instantiate the engine. The module must import nothing. */
+  static async instantiate(wasm: BufferSource | WebAssembly.Module, params: MaParams): Promise<MaEngine> {
+    const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
+    const imports = WebAssembly.Module.imports(module);
+    if (imports.length > 0) {
+      throw new MaError('bad_wasm', 'wasm', `the engine must import nothing, but imports ${imports.map((i) => `${i.module}.${i.name}`).join(', ')}`);
+    }
+    return new MaEngine(params, await WebAssembly.instantiate(module, {}));
+  }
+
+  /** Synchronous variant for an already compiled module (e.g. many engines from one Module). */
+  static instantiateSync(module: WebAssembly.Module, params: MaParams): MaEngine {
+    if (WebAssembly.Module.imports(module).length > 0) throw new MaError('bad_wasm', 'wasm', 'the engine must import nothing');
+    return new MaEngine(params, new WebAssembly.Instance(module, {}));
+  }
+
+  rowIndex(t: RowTarget): number {
+    const err = this.checkTarget(t);
+    if (err) throw err;
+    return (t.shard * this.params.layers + t.layer) * this.params.slots + t.slot;
+  }
+
+  /** Validate an op without applying it. */
+  check(op: MaOp): MaError | null {
+    if (op === null || typeof op !== 'object') return new MaError('bad_op', 'op', 'an op must be an object');
+    const target = this.checkTarget(op);
+    if (target) return target;
+    const { q } = this.params;
+    switch (op.op) {
+      case 'add': {
+        const vec = op.vec;
+        if (vec === null || typeof vec !== 'object' || typeof vec.length !== 'number') {
+          return new MaError('bad_vec_length', 'vec', 'vec must be an array of integers');
+        }
+        if (vec.length !== this.dim) return new MaError('bad_vec_length', 'vec', `vec has ${vec.length} values, dim is ${this.dim}`);
+        for (let i = 0; i < vec.length; i++) {
+          if (!isInt(vec[i], -this.bound, this.bound)) {
+            return new MaError('bad_vec_value', `vec[${i}]`, `vec[${i}] = ${String(vec[i])} is not an integer in [−${this.bound}, ${this.bound}]`);
+          }
+        }
+        return null;
+      }
+      case 'decay':
+        if (op.factor === undefined || op.factor === null) return null;
+        return isInt(op.factor, 0, q) ? null : new MaError('bad_factor', 'factor', `factor ${String(op.factor)} is not an integer in [0, ${q}]`);
+      case 'mix':
+        if (!isInt(op.src, 0, this.params.slots - 1)) {
+          return new MaError('bad_src', 'src', `src ${String(op.src)} is not a slot in [0, ${this.params.slots - 1}]`);
+        }
+        return isInt(op.alpha, 0, q) ? null : new MaError('bad_alpha', 'alpha', `alpha ${String(op.alpha)} is not an integer in [0, ${q}]`);
+      case 'clip':
+        return isInt(op.bound, 0, this.bound) ? null : new MaError('bad_bound', 'bound', `bound ${String(op.bound)} is not an integer in [0, ${this.bound}]`);
+      default:
+        return new MaError('bad_op', 'op', `unknown op ${JSON.stringify((op as { op: unknown }).op)} (add, decay, mix, clip)`);
+    }
+  }
+
+  /** Apply one op. Throws MaError and leaves the state unchanged if the op is invalid. */
+  apply(op: MaOp): void {
+    const err = this.check(op);
+    if (err) throw err;
+    const x = this.x;
+    let rc: number;
+    switch (op.op) {
+      case 'add': {
+        const io = new Int32Array(x.memory.buffer, this.io, this.dim);
+        const vec = op.vec;
+        for (let i = 0; i < this.dim; i++) io[i] = vec[i];
+        rc = x.opAdd(op.shard, op.layer, op.slot);
+        break;
+      }
+      case 'decay':
+        rc = op.factor === undefined || op.factor === null
+          ? x.opDecay(op.shard, op.layer, op.slot, 0, 0)
+          : x.opDecay(op.shard, op.layer, op.slot, 1, op.factor);
+        break;
+      case 'mix':
+        rc = x.opMix(op.shard, op.layer, op.slot, op.src, op.alpha);
+        break;
+      case 'clip':
+        rc = x.opClip(op.shard, op.layer, op.slot, op.bound);
+        break;
+    }
+    // The wrapper checked everything the engine checks; a disagreement is a bug, not bad input.
+    if (rc !== 0) throw new MaError('bad_wasm', 'wasm', `engine rejected an op the wrapper accepted (code ${rc})`);
+  }
+
+  /** The 32-byte state root (only rows changed since the last root are rehashed). */
+  root(): Uint8Array {
+    this.x.root();
+    return this.ioBytes(32);
+  }
+
+  rootHex(): string {
+    return toHex(this.root());
+  }
+
+  readRow(t: RowTarget): Int32Array {
+    this.x.readRow(this.rowIndex(t));
+    return new Int32Array(new Int32Array(this.x.memory.buffer, this.io, this.dim));
+  }
+
+  leafHash(rowIndex: number): Uint8Array {
+    if (!isInt(rowIndex, 0, this.rowCount - 1)) throw new MaError('bad_slot', 'row', `row ${rowIndex} is not in [0, ${this.rowCount - 1}]`);
+    this.x.leafHash(rowIndex);
+    return this.ioBytes(32);
+  }
+
+  proof(t: RowTarget): RowProof {
+    const index = this.rowIndex(t);
+    const values = this.readRow(t);
+    const n = this.x.proof(index);
+    const raw = this.ioBytes(n * 32);
+    const path: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) path.push(raw.subarray(i * 32, i * 32 + 32));
+    return { shard: t.shard, layer: t.layer, slot: t.slot, index, rows: this.rowCount, values, path };
+  }
+
+  checkpoint(): EngineCheckpoint {
+    const ptr = this.x.statePtr();
+    return { bytes: new Uint8Array(this.x.memory.buffer, ptr, this.x.stateBytes()).slice() };
+  }
+
+  restore(cp: EngineCheckpoint): void {
+    const len = this.x.stateBytes();
+    if (!(cp?.bytes instanceof Uint8Array) || cp.bytes.byteLength !== len) {
+      throw new MaError('bad_snapshot', 'checkpoint', 'checkpoint does not belong to an engine with these parameters');
+    }
+    new Uint8Array(this.x.memory.buffer, this.x.statePtr(), len).set(cp.bytes);
+    this.x.restored();
+  }
+
+  /** The tensor (rows × dim int32, little-endian) and its root. */
+  exportSnapshot(): { tensor: Uint8Array; root: Uint8Array } {
+    const root = this.root();
+    const ptr = this.x.statePtr();
+    return { tensor: new Uint8Array(this.x.memory.buffer, ptr, this.x.tensorBytes()).slice(), root };
+  }
+
+  /** Replace the state with a snapshot's tensor; throws (state unchanged) unless it hashes to `expectedRoot`. */
+  importSnapshot(tensor: Uint8Array, expectedRoot: Uint8Array): void {
+    const len = this.x.tensorBytes();
+    if (!(tensor instanceof Uint8Array) || tensor.byteLength !== len) {
+      throw new MaError('bad_snapshot', 'tensor', `snapshot tensor has ${tensor?.byteLength} bytes, expected ${len}`);
+    }
+    const before = this.checkpoint();
+    new Uint8Array(this.x.memory.buffer, this.x.statePtr(), len).set(tensor);
+    const rc = this.x.importedTensor();
+    if (rc !== 0) {
+      const at = this.x.errDetail();
+      this.restore(before);
+      throw new MaError('bad_snapshot', 'tensor', `snapshot element ${at} is outside [−${this.bound}, ${this.bound}]`);
+    }
+    const got = this.root();
+    if (toHex(got) !== toHex(expectedRoot)) {
+      this.restore(before);
+      throw new MaError('bad_snapshot', 'root', `snapshot hashes to ${toHex(got)}, expected ${toHex(expectedRoot)}`);
+    }
+  }
+
+  private ioBytes(n: number): Uint8Array {
+    return new Uint8Array(this.x.memory.buffer, this.io, n).slice();
+  }
+
+  private checkTarget(t: RowTarget): MaError | null {
+    const p = this.params;
+    if (!isInt(t.shard, 0, p.shards - 1)) return new MaError('bad_shard', 'shard', `shard ${String(t.shard)} is not in [0, ${p.shards - 1}]`);
+    if (!isInt(t.layer, 0, p.layers - 1)) return new MaError('bad_layer', 'layer', `layer ${String(t.layer)} is not in [0, ${p.layers - 1}]`);
+    if (!isInt(t.slot, 0, p.slots - 1)) return new MaError('bad_slot', 'slot', `slot ${String(t.slot)} is not in [0, ${p.slots - 1}]`);
+    return null;
+  }
+}
+
+function validateParams(p: MaParams): void {
+  if (p === null || typeof p !== 'object') throw new MaError('bad_params', 'params', 'parameters must be an object');
+  for (const k of ['shards', 'layers', 'slots', 'dim', 'q'] as const) {
+    if (!isInt(p[k], 1, I32_MAX)) throw new MaError('bad_params', k, `${k} must be a positive integer, got ${String(p[k])}`);
+  }
+  for (const k of ['decay', 'clip'] as const) {
+    if (typeof p[k] !== 'number' || !Number.isFinite(p[k]) || p[k] <= 0) {
+      throw new MaError('bad_params', k, `${k} must be a positive finite number, got ${String(p[k])}`);
+    }
+  }
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+}
+
+export function fromHex(s: string, bytes?: number): Uint8Array {
+  if (typeof s !== 'string' || s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new Error('not a hex string');
+  if (bytes !== undefined && s.length !== bytes * 2) throw new Error(`expected ${bytes} bytes of hex, got ${s.length / 2}`);
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export type { MaErrorCode };
