@@ -1,0 +1,55 @@
+import { open, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** fsync a directory so that a create/rename/unlink inside it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** pwrite until every byte is written (a single write may be short). */
+export async function writeFully(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+    done += bytesWritten;
+  }
+}
+
+/** pread until `length` bytes are read or EOF; returns the number of bytes read. */
+export async function readFully(fh: FileHandle, into: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(into, offset + done, length - done, position + done);
+    if (bytesRead === 0) break; // EOF
+    done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * Replace `path` with `chunks` so that a crash leaves either the old or the new content, never a mix:
+ * write a temp file, fsync it, rename over the target, fsync the directory.
+ * Callers must not run two of these for the same path at once (they share the temp name).
+ */
+export async function atomicWriteFile(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    let pos = 0;
+    for (const c of chunks) {
+      await writeFully(fh, c, pos);
+      pos += c.length;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
