@@ -1,0 +1,138 @@
+// One prom-client Registry per node. Every series exists (at 0) from the first scrape, so dashboards
+// and alerts never see "absent" where they should see "zero". Names follow CometBFT's where one
+// exists (consensus_height, consensus_rounds, mempool_size, p2p_peers, ...), under `numchain_`.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const FAST_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1];
+
+// Default gauges whose names end in _total break `promtool check metrics` (prom-client issue #283).
+const LINT_BREAKING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+export interface MetricsOptions {
+  /** Every reason a transaction can be rejected for, so each series starts at 0. */
+  readonly rejectReasons: readonly string[];
+  /** Every gossip message type, so each series starts at 0. */
+  readonly messageTypes: readonly string[];
+  readonly prefix?: string;
+  readonly defaultMetrics?: boolean;
+}
+
+/** A counter whose value lives in another module's stats object; read at scrape time. */
+export type CounterSource = () => Readonly<Record<string, number>>;
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly height: Gauge;
+  readonly lastBlockTime: Gauge;
+  readonly blockTxs: Histogram;
+  readonly mempoolSize: Gauge;
+  readonly mempoolBytes: Gauge;
+  readonly txAccepted: Counter;
+  readonly txRejected: Counter<'reason'>;
+  readonly txCommitted: Counter;
+  readonly blockApplySeconds: Histogram;
+  readonly submitToCommitSeconds: Histogram;
+  readonly fsyncSeconds: Histogram;
+  readonly snapshotSeconds: Histogram;
+  readonly rounds: Gauge;
+  readonly roundTimeouts: Counter;
+  readonly tcsFormed: Counter;
+  readonly viewChanges: Counter;
+  readonly votesReceived: Counter;
+  readonly proposals: Counter;
+  readonly peers: Gauge;
+  readonly p2pSentMessages: Counter<'message_type'>;
+  readonly p2pSentBytes: Counter<'message_type'>;
+  readonly p2pReceivedMessages: Counter<'message_type'>;
+  readonly p2pReceivedBytes: Counter<'message_type'>;
+  readonly p2pAcked: Counter;
+  readonly p2pRetried: Counter;
+  readonly syncing: Gauge;
+  readonly syncTargetHeight: Gauge;
+  readonly slashingEvents: Counter;
+  readonly stateRootMismatches: Counter;
+  private readonly p: string;
+
+  constructor(opts: MetricsOptions) {
+    const p = (this.p = opts.prefix ?? 'numchain_');
+    const registers = [this.registry];
+    const gauge = (name: string, help: string) => new Gauge({ name: p + name, help, registers });
+    const counter = (name: string, help: string) => new Counter({ name: p + name, help, registers });
+    const hist = (name: string, help: string, buckets: number[]) => new Histogram({ name: p + name, help, buckets, registers });
+    const byType = (name: string, help: string) => {
+      const c = new Counter({ name: p + name, help, labelNames: ['message_type'] as const, registers });
+      for (const t of opts.messageTypes) c.labels(t).inc(0);
+      return c;
+    };
+
+    this.height = gauge('consensus_height', 'Height of the latest committed block.');
+    this.lastBlockTime = gauge('consensus_latest_block_timestamp_seconds', "Proposer's timestamp of the latest committed block (never used by execution).");
+    this.blockTxs = hist('consensus_block_txs', 'Transactions per committed block.', [0, 1, 10, 50, 100, 250, 500, 1000, 2000, 5000]);
+    this.mempoolSize = gauge('mempool_size', 'Transactions waiting in the mempool.');
+    this.mempoolBytes = gauge('mempool_size_bytes', 'Bytes of transactions waiting in the mempool.');
+    this.txAccepted = counter('mempool_tx_accepted_total', 'Transactions admitted to the mempool.');
+    this.txRejected = new Counter({ name: p + 'mempool_tx_rejected_total', help: 'Transactions refused at admission or execution, by reason.', labelNames: ['reason'] as const, registers });
+    for (const r of opts.rejectReasons) this.txRejected.labels(r).inc(0);
+    this.txCommitted = counter('consensus_txs_committed_total', 'Transactions in committed blocks (applied or rejected by execution).');
+    this.blockApplySeconds = hist('state_block_apply_seconds', 'Time to execute one block against the engine.', LATENCY_BUCKETS);
+    this.submitToCommitSeconds = hist('tx_submit_to_commit_seconds', 'From RPC admission to the committed receipt, per transaction.', LATENCY_BUCKETS);
+    this.fsyncSeconds = hist('store_fsync_seconds', 'Block log fsync latency.', FAST_BUCKETS.concat([0.25, 0.5, 1]));
+    this.snapshotSeconds = hist('store_snapshot_seconds', 'Time to write one snapshot.', LATENCY_BUCKETS);
+    this.rounds = gauge('consensus_rounds', 'Current consensus round.');
+    this.roundTimeouts = counter('consensus_round_timeouts_total', 'Local round timeouts.');
+    this.tcsFormed = counter('consensus_timeout_certificates_total', 'Timeout certificates formed.');
+    this.viewChanges = counter('consensus_view_changes_total', 'Rounds advanced through a timeout certificate instead of a QC.');
+    this.votesReceived = counter('consensus_votes_received_total', 'Votes received.');
+    this.proposals = counter('consensus_proposals_total', 'Blocks this node proposed as leader.');
+    this.peers = gauge('p2p_peers', 'Authenticated peers connected.');
+    this.p2pSentMessages = byType('p2p_message_send_total', 'Gossip messages sent, by type.');
+    this.p2pSentBytes = byType('p2p_message_send_bytes_total', 'Gossip bytes sent, by type.');
+    this.p2pReceivedMessages = byType('p2p_message_receive_total', 'Gossip messages received, by type.');
+    this.p2pReceivedBytes = byType('p2p_message_receive_bytes_total', 'Gossip bytes received, by type.');
+    this.p2pAcked = counter('p2p_messages_acked_total', 'Critical messages acknowledged by peers.');
+    this.p2pRetried = counter('p2p_messages_retried_total', 'Critical messages sent again after no ACK.');
+    this.syncing = gauge('blocksync_syncing', '1 while catching up from peers, else 0.');
+    this.syncTargetHeight = gauge('blocksync_target_height', 'Height the node is catching up to (0 when not syncing).');
+    this.slashingEvents = counter('consensus_slashing_events_total', 'Evidence committed that reduced a validator’s voting power.');
+    this.stateRootMismatches = counter('consensus_state_root_mismatches_total', 'Proposals whose state root differed from this node’s own execution.');
+
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      for (const name of LINT_BREAKING_DEFAULTS) this.registry.removeSingleMetric(p + name);
+    }
+  }
+
+  /**
+   * Export a counter kept by another module (mempool, transport, consensus core): at scrape time the
+   * source is read and the prom-client counter advanced by the difference.
+   */
+  mirrorCounter(name: string, help: string, label: string, keys: readonly string[], source: CounterSource): void {
+    const seen = new Map<string, number>();
+    const c = new Counter({
+      name: this.p + name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        const now = source();
+        for (const k of keys) {
+          const v = now[k] ?? 0;
+          const delta = v - (seen.get(k) ?? 0);
+          if (delta > 0) c.labels(k).inc(delta);
+          seen.set(k, Math.max(v, seen.get(k) ?? 0));
+        }
+      },
+    });
+    for (const k of keys) c.labels(k).inc(0);
+  }
+
+  /** Prometheus text exposition. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
