@@ -63,8 +63,8 @@ function toWire(v: unknown): unknown {
 export function encodeCanonical(v: Canon): Uint8Array {
   check(v, 0);
   const b = packr.pack(toWire(v));
-  // msgpackr returns a Buffer that may share a pool; copy into a plain, exact Uint8Array.
-  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  // msgpackr may return a Buffer over a shared pool; copy into a plain, exact Uint8Array.
+  return new Uint8Array(b);
 }
 
 /** Decode bytes and insist that they are the one canonical encoding of what they decode to. */
@@ -79,10 +79,15 @@ export function decodeCanonical(bytes: Uint8Array, maxBytes = 1 << 20): Canon {
   v = normalize(v, 0);
   check(v, 0);
   const again = packr.pack(toWire(v));
-  if (again.byteLength !== bytes.byteLength || !Buffer.from(again.buffer, again.byteOffset, again.byteLength).equals(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) {
-    throw new CanonicalError('non-canonical encoding (re-encoding differs from the bytes received)');
-  }
+  if (!sameBytes(again, bytes)) throw new CanonicalError('non-canonical encoding (re-encoding differs from the bytes received)');
   return v as Canon;
+}
+
+// Plain loop, not Buffer.equals: this module must also run in browsers.
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // msgpackr decodes bin as Buffer (a Uint8Array subclass); turn them into plain Uint8Array views so

@@ -16,11 +16,11 @@ function load(): { bytes: Uint8Array; module: WebAssembly.Module; sha256: string
   if (cached) return cached;
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(WASM_PATH));
+    bytes = new Uint8Array(readFileSync(WASM_PATH)) as Uint8Array<ArrayBuffer>;
   } catch {
     throw new MaError('bad_wasm', 'wasm', `${WASM_PATH} is missing; build it with: npm run build:wasm`);
   }
-  const module = new WebAssembly.Module(bytes);
+  const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   cached = { bytes, module, sha256: createHash('sha256').update(bytes).digest('hex') };
   return cached;
 }

@@ -1,0 +1,63 @@
+// SHA-256 and hex helpers shared by every hashed or signed structure. Browser-safe (no node:*).
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+
+export class HexError extends Error {
+  override readonly name = 'HexError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return nobleSha256(bytes);
+}
+
+/** SHA-256 over the concatenation of parts, without building the concatenation. */
+export function sha256Concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const h = nobleSha256.create();
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+const HEX = '0123456789abcdef';
+
+/** Lowercase hex, the only hex form the project emits. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    s += HEX[b >> 4]! + HEX[b & 15]!;
+  }
+  return s;
+}
+
+/**
+ * Parse lowercase hex. Uppercase is rejected so that a hex string has exactly one spelling — hex
+ * strings are used as map keys (txids) and in signed JSON round trips.
+ * `length`, when given, is the required byte length; `field` names the input in errors.
+ */
+export function fromHex(hex: unknown, field = 'hex', length?: number): Uint8Array {
+  if (typeof hex !== 'string') throw new HexError(field, `${field} must be a hex string`);
+  if (hex.length % 2 !== 0) throw new HexError(field, `${field} has an odd number of hex digits`);
+  if (!/^[0-9a-f]*$/.test(hex)) throw new HexError(field, `${field} must be lowercase hex`);
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  if (length !== undefined && out.length !== length) {
+    throw new HexError(field, `${field} must be ${length} bytes, got ${out.length}`);
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+export function isBytesOfLength(v: unknown, length: number): v is Uint8Array {
+  return v instanceof Uint8Array && v.length === length;
+}
