@@ -72,8 +72,9 @@ export function stateBytes(): usize {
   return L.stateEnd - L.tensor;
 }
 
+/** Exactly rows × dim × 4 bytes (the tree starts after 16-byte alignment padding, not included). */
 export function tensorBytes(): usize {
-  return L.tree - L.tensor;
+  return <usize>L.rows * (<usize>L.dim << 2);
 }
 
 /** After the host copied a checkpoint back into the state region: drop stale change bookkeeping. */

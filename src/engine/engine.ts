@@ -50,6 +50,8 @@ export class MaEngine {
   private readonly x: MaExports;
   private readonly io: number;
   private readonly dim: number;
+  /** The io buffer as int32 (memory never grows after init; re-created if the buffer was detached). */
+  private ioView: Int32Array;
 
   private constructor(
     readonly params: MaParams,
@@ -75,6 +77,7 @@ export class MaEngine {
     this.x = x;
     this.io = x.ioPtr();
     this.dim = params.dim;
+    this.ioView = new Int32Array(x.memory.buffer, this.io, this.dim);
     this.bound = x.bound();
     this.rowCount = x.rowCount();
   }
@@ -136,34 +139,63 @@ export class MaEngine {
     }
   }
 
-  /** Apply one op. Throws MaError and leaves the state unchanged if the op is invalid. */
+  /**
+   * Apply one op. Throws MaError and leaves the state unchanged if the op is invalid.
+   *
+   * Hot path: validate only what the engine cannot see, then let its return code decide. Numbers
+   * crossing into wasm are converted with ToInt32 (1.5 → 1, '1' → 1, 2^32 → 0), so every value must
+   * already be an int32 (`(v | 0) === v`); the engine itself checks every range before it changes
+   * anything. Only on failure does check() run, to name the field exactly as it always has.
+   */
   apply(op: MaOp): void {
-    const err = this.check(op);
-    if (err) throw err;
+    if (op === null || typeof op !== 'object') this.reject(op, 0);
+    const { shard, layer, slot } = op;
+    if ((shard | 0) !== shard || (layer | 0) !== layer || (slot | 0) !== slot) this.reject(op, 0);
     const x = this.x;
     let rc: number;
     switch (op.op) {
       case 'add': {
-        const io = new Int32Array(x.memory.buffer, this.io, this.dim);
         const vec = op.vec;
-        for (let i = 0; i < this.dim; i++) io[i] = vec[i];
-        rc = x.opAdd(op.shard, op.layer, op.slot);
+        const n = this.dim;
+        if (vec === null || typeof vec !== 'object' || vec.length !== n) this.reject(op, 0);
+        let io = this.ioView;
+        if (io.length === 0) io = this.ioView = new Int32Array(x.memory.buffer, this.io, n);
+        for (let i = 0; i < n; i++) {
+          const v = vec[i];
+          if ((v | 0) !== v) this.reject(op, 0);
+          io[i] = v;
+        }
+        rc = x.opAdd(shard, layer, slot);
         break;
       }
-      case 'decay':
-        rc = op.factor === undefined || op.factor === null
-          ? x.opDecay(op.shard, op.layer, op.slot, 0, 0)
-          : x.opDecay(op.shard, op.layer, op.slot, 1, op.factor);
+      case 'decay': {
+        const k = op.factor;
+        if (k === undefined || k === null) rc = x.opDecay(shard, layer, slot, 0, 0);
+        else if ((k | 0) === k) rc = x.opDecay(shard, layer, slot, 1, k);
+        else rc = -1;
         break;
-      case 'mix':
-        rc = x.opMix(op.shard, op.layer, op.slot, op.src, op.alpha);
+      }
+      case 'mix': {
+        const { src, alpha } = op;
+        rc = (src | 0) === src && (alpha | 0) === alpha ? x.opMix(shard, layer, slot, src, alpha) : -1;
         break;
-      case 'clip':
-        rc = x.opClip(op.shard, op.layer, op.slot, op.bound);
+      }
+      case 'clip': {
+        const b = op.bound;
+        rc = (b | 0) === b ? x.opClip(shard, layer, slot, b) : -1;
         break;
+      }
+      default:
+        rc = -1;
     }
-    // The wrapper checked everything the engine checks; a disagreement is a bug, not bad input.
-    if (rc !== 0) throw new MaError('bad_wasm', 'wasm', `engine rejected an op the wrapper accepted (code ${rc})`);
+    if (rc !== 0) this.reject(op, rc);
+  }
+
+  /** Throw the error check() names for a rejected op; if check() finds none, the two disagree: a bug. */
+  private reject(op: MaOp, rc: number): never {
+    const err = this.check(op);
+    if (err) throw err;
+    throw new MaError('bad_wasm', 'wasm', `engine rejected an op the wrapper accepted (code ${rc})`);
   }
 
   /** The 32-byte state root (only rows changed since the last root are rehashed). */

@@ -192,6 +192,18 @@ test('snapshots round-trip; a wrong root or out-of-range value is refused and ch
   assert.throws(() => c.importSnapshot(snap.tensor.subarray(4), snap.root), (x: unknown) => x instanceof MaError && x.field === 'tensor');
 });
 
+test('a snapshot tensor is exactly rows × dim × 4 bytes, for shapes that are not multiples of 16', () => {
+  const params: MaParams = { shards: 3, layers: 5, slots: 7, dim: 3, q: 16, decay: 0.5, clip: 1.0 };
+  const a = engineFrom('ma.wasm', params);
+  a.apply({ op: 'add', shard: 2, layer: 4, slot: 6, vec: [16, -16, 3] });
+  const snap = a.exportSnapshot();
+  assert.is(snap.tensor.byteLength, 3 * 5 * 7 * 3 * 4);
+  assert.equal(Array.from(new Int32Array(snap.tensor.buffer).subarray(-3)), [16, -16, 3]);
+  const b = engineFrom('ma.wasm', params);
+  b.importSnapshot(snap.tensor, snap.root);
+  assert.is(b.rootHex(), a.rootHex());
+});
+
 test('memory never grows after the tensor is sized', async () => {
   const e = await MaEngine.instantiate(readFileSync(WASM_PATH), DEFAULT_MA_PARAMS);
   const mem = (e as unknown as { x: { memory: WebAssembly.Memory } }).x.memory;
