@@ -7,6 +7,11 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  determinism: {
+    summary: 'run the same .wasm on a seeded op stream in Node, Bun, Chromium, Firefox and wasm-interp; compare roots',
+    load: async () => (await import('./determinism.ts')).command,
+  },
+  genesis: { summary: 'write a genesis document and validator key files', load: async () => (await import('./genesis.ts')).command },
   ma: { summary: 'Memory Arithmetic engine tools: `ma apply FILE [--each]`', load: async () => (await import('./ma.ts')).command },
 };
 

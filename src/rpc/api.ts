@@ -1,0 +1,93 @@
+// What the HTTP layer needs from a running node. The node implements it; the RPC server only
+// translates HTTP to these calls and back, so the server can be tested against a fake node.
+import type { RowTarget } from '../engine/types.ts';
+
+export type SubmitResult =
+  | { readonly accepted: true; readonly txid: string }
+  | {
+      readonly accepted: false;
+      readonly txid: string | null;
+      /** machine-readable reason, e.g. bad_signature, duplicate, mempool_full, sender_rate, busy, bad_vec_value */
+      readonly code: string;
+      /** the offending field ('' when the transaction as a whole is refused) */
+      readonly field: string;
+      readonly message: string;
+      /** 400 malformed, 409 duplicate/replay, 422 invalid, 429 rate or budget, 503 full or unavailable */
+      readonly status: number;
+    };
+
+/** Committed receipt (from src/chain/receipts.ts), as JSON. */
+export type ReceiptJson = Readonly<Record<string, unknown>> & { readonly txid: string | null; readonly height: number; readonly status: 'applied' | 'rejected' };
+
+/** A committed block as JSON: header fields in hex, the txids in order, and the receipts. */
+export interface BlockJson {
+  readonly height: number;
+  readonly hash: string;
+  readonly parent: string;
+  readonly stateRoot: string;
+  readonly txRoot: string;
+  /** proposer's clock, ms since epoch; never used by execution */
+  readonly timestamp: number;
+  readonly txids: readonly (string | null)[];
+  readonly receipts?: readonly ReceiptJson[];
+  readonly [extra: string]: unknown;
+}
+
+export interface HealthJson {
+  readonly chainId: string;
+  readonly nodeIndex: number;
+  readonly height: number;
+  readonly stateRoot: string;
+  /** proposer timestamp of the latest committed block, ms; null at genesis */
+  readonly lastBlockTime: number | null;
+  readonly syncing: boolean;
+  readonly peers: number;
+  readonly validators: number;
+  readonly version: string;
+  readonly engineSha256: string;
+  readonly [extra: string]: unknown;
+}
+
+/** What a client needs to build valid transactions. */
+export interface ParamsJson {
+  readonly chainId: string;
+  readonly ma: { readonly shards: number; readonly layers: number; readonly slots: number; readonly dim: number; readonly q: number; readonly decay: number; readonly clip: number };
+  readonly bound: number;
+  readonly txWindow: number;
+  readonly maxTxBytes: number;
+  readonly maxBatch: number;
+}
+
+export interface StateJson {
+  readonly height: number;
+  readonly stateRoot: string;
+  readonly shard: number;
+  readonly layer: number;
+  readonly slot: number;
+  readonly index: number;
+  readonly rows: number;
+  readonly values: readonly number[];
+  /** RFC 6962 audit path, bottom-up, hex */
+  readonly path: readonly string[];
+}
+
+export interface NodeApi {
+  /** Admission to the mempool (not commit). `tx` is the JSON form or the canonical wire bytes. */
+  submit(tx: unknown | Uint8Array, clientKey: string): SubmitResult;
+  health(): HealthJson;
+  params(): ParamsJson;
+  /** null when that height is not committed (yet). */
+  block(height: number | 'latest'): Promise<BlockJson | null>;
+  /** Resolves with the block once committed, or null after `timeoutMs` (bounded number of waiters). */
+  waitBlock(height: number, timeoutMs: number): Promise<BlockJson | null>;
+  /** null until committed (or if pruned from the bounded receipt index). */
+  receipt(txid: string): ReceiptJson | null;
+  /** Resolves with the receipt once committed, or null after `timeoutMs`. */
+  waitReceipt(txid: string, timeoutMs: number): Promise<ReceiptJson | null>;
+  /** The committed row and its proof; throws MaError for a bad target. */
+  state(t: RowTarget): StateJson;
+  /** Committed evidence and current voting powers. */
+  evidence(): unknown;
+  metricsText(): Promise<string>;
+  readonly metricsContentType: string;
+}
