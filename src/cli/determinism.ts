@@ -1,5 +1,5 @@
 // `numchain determinism`: run the same build/ma.wasm on the same seeded op stream in every engine
-// we can find (Node, Bun, headless Chromium and Firefox, wabt's interpreter), print the roots side
+// we can find (Node, Bun, Deno, headless Chromium and Firefox, wabt's interpreter), print the roots side
 // by side and fail on any difference or on any engine that could not run.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { failed, type EngineResult, type RunSpec } from './determinism/types.ts'
 import { formatHelp, parseFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 
-export const ENGINES = ['node', 'bun', 'chromium', 'firefox', 'wasm-interp'] as const;
+export const ENGINES = ['node', 'bun', 'deno', 'chromium', 'firefox', 'wasm-interp'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export const DEFAULT_OPS = 100_000;
@@ -22,7 +22,7 @@ export const DEFAULT_OPS = 100_000;
 export const DEFAULT_INTERP_OPS = 100_000;
 
 const SELFTEST_PATH = join(PROJECT_ROOT, 'build', 'selftest.wasm');
-const BUN_RUNNER = join(PROJECT_ROOT, 'src', 'cli', 'determinism', 'bun-runner.ts');
+const RUNTIME_RUNNER = join(PROJECT_ROOT, 'src', 'cli', 'determinism', 'runtime-runner.ts');
 
 const FLAGS = {
   ops: { type: 'number', help: 'ops in the stream for the JIT engines', default: DEFAULT_OPS },
@@ -113,25 +113,32 @@ export function runSelftestInNode(selftest: Uint8Array, spec: RunSpec): EngineRe
   }
 }
 
-async function runBun(spec: RunSpec): Promise<EngineResult> {
+/** Bun (JavaScriptCore) and Deno (a newer V8) run the same runner script, from their npm packages. */
+const RUNTIMES = {
+  bun: { args: (script: string) => [script], pkg: 'bun' },
+  deno: { args: (script: string) => ['run', '--quiet', '--allow-read', '--allow-env', script], pkg: 'deno' },
+} as const;
+
+async function runRuntime(name: keyof typeof RUNTIMES, spec: RunSpec): Promise<EngineResult> {
   const t0 = performance.now();
-  const bun = findExecutable(join(PROJECT_ROOT, 'node_modules', '.bin', 'bun'), 'bun');
-  if (!bun) return failed('bun', spec.ops, 0, 'not installed: node_modules/.bin/bun missing (the `bun` npm devDependency) and no bun on PATH');
+  const rt = RUNTIMES[name];
+  const exe = findExecutable(join(PROJECT_ROOT, 'node_modules', '.bin', name), name);
+  if (!exe) return failed(name, spec.ops, 0, `not installed: node_modules/.bin/${name} missing (the \`${rt.pkg}\` npm devDependency) and no ${name} on PATH`);
   const wasmPath = join(PROJECT_ROOT, 'build', 'ma.wasm');
-  const r = await runGroup(bun, [BUN_RUNNER, wasmPath, JSON.stringify({ params: spec.params, seed: spec.seed, ops: spec.ops })], spec.timeoutMs);
+  const r = await runGroup(exe, [...rt.args(RUNTIME_RUNNER), wasmPath, JSON.stringify({ params: spec.params, seed: spec.seed, ops: spec.ops })], spec.timeoutMs);
   const wallMs = performance.now() - t0;
-  if (r.timedOut) return failed('bun', spec.ops, wallMs, `no result within ${Math.round(spec.timeoutMs / 1000)} s (killed)`);
+  if (r.timedOut) return failed(name, spec.ops, wallMs, `no result within ${Math.round(spec.timeoutMs / 1000)} s (killed)`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    return failed('bun', spec.ops, wallMs, `bun exit ${r.code ?? r.signal} without a result: ${lastLines(r.stderr + '\n' + r.stdout) || 'no output'}`);
+    return failed(name, spec.ops, wallMs, `${name} exit ${r.code ?? r.signal} without a result: ${lastLines(r.stderr + '\n' + r.stdout) || 'no output'}`);
   }
   const version = typeof body.version === 'string' ? body.version : undefined;
-  if (body.ok !== true) return failed('bun', spec.ops, wallMs, String(body.error), version);
-  if (version !== undefined && !version.startsWith('bun ')) return failed('bun', spec.ops, wallMs, `${bun} is not Bun (${version})`);
-  return { engine: 'bun', version, ok: true, ops: spec.ops, at: (body.at as number[]) ?? [], roots: (body.roots as string[]) ?? [], computeMs: Number(body.computeMs), wallMs };
+  if (body.ok !== true) return failed(name, spec.ops, wallMs, String(body.error), version);
+  if (version !== undefined && !version.startsWith(`${name} `)) return failed(name, spec.ops, wallMs, `${exe} is not ${name} (${version})`);
+  return { engine: name, version, ok: true, ops: spec.ops, at: (body.at as number[]) ?? [], roots: (body.roots as string[]) ?? [], computeMs: Number(body.computeMs), wallMs };
 }
 
 async function runBrowsers(names: ('chromium' | 'firefox')[], spec: RunSpec, wasm: Uint8Array, report: (r: EngineResult) => void): Promise<void> {
@@ -181,7 +188,7 @@ export async function runDeterminism(o: DeterminismOptions): Promise<Determinism
   const node = runNode('node', spec);
   report(node);
   report(selftest ? runSelftestInNode(selftest, spec) : failed('selftest', o.ops, 0, missingSelftest));
-  if (o.engines.includes('bun')) report(await runBun(spec));
+  for (const rt of ['bun', 'deno'] as const) if (o.engines.includes(rt)) report(await runRuntime(rt, spec));
   await runBrowsers(o.engines.filter((e): e is 'chromium' | 'firefox' => e === 'chromium' || e === 'firefox'), spec, wasm, report);
   let interpRef = node;
   if (interp) {

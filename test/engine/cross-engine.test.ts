@@ -18,6 +18,7 @@ function installed(e: EngineName): boolean {
   switch (e) {
     case 'node': return true;
     case 'bun': return findExecutable(join(PROJECT_ROOT, 'node_modules', '.bin', 'bun'), 'bun') !== null;
+    case 'deno': return findExecutable(join(PROJECT_ROOT, 'node_modules', '.bin', 'deno'), 'deno') !== null;
     case 'chromium': return findExecutable('chromium', 'chromium-browser') !== null;
     case 'firefox': return findExecutable('firefox-esr', 'firefox') !== null;
     case 'wasm-interp': return findExecutable('wast2json') !== null && findExecutable('spectest-interp') !== null;
