@@ -1,0 +1,209 @@
+// Consensus state derived from the chain itself (not from message timing): the epoch's leader
+// schedule inputs, effective voting power, RANDAO commitments/reveals and which evidence is already
+// on chain. It is a pure function of the ancestors of a block, so every node computes the same value
+// for the same branch; the committed tip's value is what snapshots export.
+import { decodeCanonical, encodeCanonical, type Canon } from '../codec/canonical.ts';
+import { sha256 } from '../crypto/sha256.ts';
+import { bytesEqual, evidenceKey, randaoSignBytes } from './block.ts';
+import type { CertVerifier } from './certs.ts';
+import { arr, bytes, bytesOrNull, str, uint } from './decode-util.ts';
+import { ConsensusError, fail } from './errors.ts';
+import type { Block } from './types.ts';
+
+export interface EpochInfo {
+  readonly epoch: number;
+  /** Round of the last block of the previous epoch on this branch (0 for epoch 0). */
+  readonly startRound: number;
+  readonly seed: Uint8Array;
+  /** Effective powers frozen at the epoch start: drive the leader schedule for the whole epoch. */
+  readonly powers: readonly number[];
+}
+
+export interface SlashingEvent {
+  readonly kind: 'equivocation' | 'randao_no_reveal';
+  readonly validator: number;
+  readonly height: number;
+  readonly epoch: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+export interface ChainState {
+  readonly epochInfo: EpochInfo;
+  /** Effective powers including changes made during this epoch; they take effect at the next epoch. */
+  readonly effective: readonly number[];
+  readonly randaoCommits: readonly (Uint8Array | null)[];
+  readonly randaoSecrets: readonly (Uint8Array | null)[];
+  /** Committed, then proposed in the second half without revealing: penalised at the epoch end. */
+  readonly randaoWithheld: readonly boolean[];
+  /** Evidence keys on this branch, kept while their round is inside the evidence window. */
+  readonly included: readonly { readonly key: string; readonly round: number }[];
+  /** Slashing events caused by the block this state belongs to (reported when it commits). */
+  readonly events: readonly SlashingEvent[];
+}
+
+export interface ChainRules {
+  readonly chainId: string;
+  readonly epochLength: number;
+  readonly slashPermille: number;
+  readonly randaoPenaltyPermille: number;
+  readonly evidenceWindowRounds: number;
+  readonly maxEvidencePerBlock: number;
+  readonly certs: CertVerifier;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function epochOf(height: number, epochLength: number): number {
+  return Math.floor(height / epochLength);
+}
+
+export function initialChainState(genesisHash: Uint8Array, powers: readonly number[]): ChainState {
+  const seed = sha256(encodeCanonical(['numchain/epoch-seed/v1', genesisHash]));
+  return {
+    epochInfo: { epoch: 0, startRound: 0, seed, powers: [...powers] },
+    effective: [...powers],
+    randaoCommits: powers.map(() => null),
+    randaoSecrets: powers.map(() => null),
+    randaoWithheld: powers.map(() => false),
+    included: [],
+    events: [],
+  };
+}
+
+function reduce(power: number, permille: number): number {
+  if (permille <= 0 || power <= 0) return power;
+  return Math.max(0, power - Math.ceil((power * permille) / 1000));
+}
+
+/** The state a block at `height` starts from: crosses into the next epoch when `height` begins one. */
+export function enterEpoch(st: ChainState, height: number, parentRound: number, rules: ChainRules): ChainState {
+  const e = epochOf(height, rules.epochLength);
+  if (e === st.epochInfo.epoch) return st.events.length === 0 ? st : { ...st, events: [] };
+  if (e !== st.epochInfo.epoch + 1) fail('bad_state', 'height', `height ${height} skips from epoch ${st.epochInfo.epoch} to ${e}`);
+  const effective = [...st.effective];
+  const events: SlashingEvent[] = [];
+  st.randaoCommits.forEach((c, i) => {
+    // Only a validator that had the chance to reveal (it proposed in the second half) and did not is
+    // penalised; one that simply was not leader again is not.
+    if (c !== null && st.randaoSecrets[i] === null && st.randaoWithheld[i] === true) {
+      const before = effective[i]!;
+      effective[i] = reduce(before, rules.randaoPenaltyPermille);
+      events.push({ kind: 'randao_no_reveal', validator: i, height, epoch: st.epochInfo.epoch, before, after: effective[i]! });
+    }
+  });
+  // Reveals are combined in validator order, so the value does not depend on block order.
+  const seed = sha256(encodeCanonical(['numchain/epoch-seed/v1', st.epochInfo.seed, e, st.randaoSecrets.map((s) => s ?? EMPTY)]));
+  return {
+    epochInfo: { epoch: e, startRound: parentRound, seed, powers: effective },
+    effective,
+    randaoCommits: effective.map(() => null),
+    randaoSecrets: effective.map(() => null),
+    randaoWithheld: effective.map(() => false),
+    included: st.included,
+    events,
+  };
+}
+
+/** H(H(sig)): the commitment to the secret H(sig). */
+export function randaoCommitment(revealSig: Uint8Array): Uint8Array {
+  return sha256(sha256(revealSig));
+}
+
+/**
+ * Apply a block's consensus-relevant contents to its parent's state. Throws ConsensusError naming the
+ * field if the block breaks a chain rule (bad RANDAO field, bad or duplicate evidence).
+ */
+export function applyBlock(parent: ChainState, block: Block, parentRound: number, rules: ChainRules): ChainState {
+  const h = block.header;
+  const st0 = enterEpoch(parent, h.height, parentRound, rules);
+  const commits = [...st0.randaoCommits];
+  const secrets = [...st0.randaoSecrets];
+  const withheld = [...st0.randaoWithheld];
+  const effective = [...st0.effective];
+  const events = [...st0.events];
+  const E = rules.epochLength;
+  const half = Math.floor(E / 2);
+  const pos = h.height % E;
+  if (E < 2) {
+    if (h.randao.commit !== null || h.randao.reveal !== null) fail('bad_block', 'randao', 'RANDAO is disabled when epochLength < 2');
+  } else {
+    if (h.randao.commit !== null) {
+      if (pos >= half) fail('bad_block', 'randao.commit', 'commitments are only allowed in the first half of an epoch');
+      if (commits[h.proposer] !== null) fail('bad_block', 'randao.commit', 'proposer already committed this epoch');
+      commits[h.proposer] = h.randao.commit;
+    }
+    if (h.randao.reveal !== null) {
+      if (pos < half) fail('bad_block', 'randao.reveal', 'reveals are only allowed in the second half of an epoch');
+      const c = commits[h.proposer];
+      if (c === null || c === undefined) fail('bad_block', 'randao.reveal', 'proposer has no commitment this epoch');
+      if (secrets[h.proposer] !== null) fail('bad_block', 'randao.reveal', 'proposer already revealed this epoch');
+      if (!bytesEqual(randaoCommitment(h.randao.reveal), c)) fail('bad_block', 'randao.reveal', 'does not match the commitment');
+      const v = rules.certs.validators[h.proposer];
+      if (v === undefined || !rulesVerify(rules, h.proposer, h.epoch, h.randao.reveal)) fail('bad_block', 'randao.reveal', 'is not the proposer\'s signature for this epoch');
+      secrets[h.proposer] = sha256(h.randao.reveal);
+    } else if (pos >= half && commits[h.proposer] !== null && secrets[h.proposer] === null) {
+      withheld[h.proposer] = true;
+    }
+  }
+  if (h.evidence.length > rules.maxEvidencePerBlock) fail('bad_block', 'evidence', `more than ${rules.maxEvidencePerBlock} items`);
+  const minRound = Math.max(0, h.round - rules.evidenceWindowRounds);
+  const included = st0.included.filter((x) => x.round >= minRound);
+  h.evidence.forEach((ev, i) => {
+    const key = evidenceKey(ev);
+    if (ev.round < minRound || ev.round > h.round) fail('bad_block', `evidence[${i}].round`, 'outside the evidence window');
+    if (included.some((x) => x.key === key)) fail('bad_block', `evidence[${i}]`, 'already included on this chain');
+    rules.certs.verifyEvidence(ev, `evidence[${i}]`);
+    included.push({ key, round: ev.round });
+    const before = effective[ev.validator]!;
+    effective[ev.validator] = reduce(before, rules.slashPermille);
+    events.push({ kind: 'equivocation', validator: ev.validator, height: h.height, epoch: h.epoch, before, after: effective[ev.validator]! });
+  });
+  return { epochInfo: st0.epochInfo, effective, randaoCommits: commits, randaoSecrets: secrets, randaoWithheld: withheld, included, events };
+}
+
+function rulesVerify(rules: ChainRules, proposer: number, epoch: number, sig: Uint8Array): boolean {
+  return rules.certs.verifySig(proposer, randaoSignBytes(rules.chainId, epoch), sig);
+}
+
+// ---- snapshot encoding -----------------------------------------------------------------------
+
+const TAG_STATE = 'numchain/consensus-state/v1';
+
+export function encodeChainState(st: ChainState): Uint8Array {
+  const e = st.epochInfo;
+  const v: Canon = [
+    TAG_STATE, e.epoch, e.startRound, e.seed, [...e.powers], [...st.effective],
+    st.randaoCommits.map((c) => c), st.randaoSecrets.map((c) => c), st.randaoWithheld.map((w) => w),
+    st.included.map((x) => [x.key, x.round]),
+  ];
+  return encodeCanonical(v);
+}
+
+export function decodeChainState(b: Uint8Array, n: number): ChainState {
+  let v: Canon;
+  try {
+    v = decodeCanonical(b);
+  } catch (e) {
+    throw new ConsensusError('bad_encoding', 'consensusState', (e as Error).message);
+  }
+  const a = arr(v, 'consensusState', 10);
+  if (a[0] !== TAG_STATE) fail('bad_tag', 'consensusState.tag', `expected ${TAG_STATE}`);
+  const nums = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => uint(p, `${f}[${i}]`));
+  const opt = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => bytesOrNull(p, `${f}[${i}]`, 32));
+  return {
+    epochInfo: { epoch: uint(a[1], 'consensusState.epoch'), startRound: uint(a[2], 'consensusState.startRound'), seed: bytes(a[3], 'consensusState.seed', 32), powers: nums(a[4], 'consensusState.powers') },
+    effective: nums(a[5], 'consensusState.effective'),
+    randaoCommits: opt(a[6], 'consensusState.randaoCommits'),
+    randaoSecrets: opt(a[7], 'consensusState.randaoSecrets'),
+    randaoWithheld: arr(a[8], 'consensusState.randaoWithheld', n).map((w, i) => {
+      if (typeof w !== 'boolean') fail('bad_field', `consensusState.randaoWithheld[${i}]`, 'must be a boolean');
+      return w;
+    }),
+    included: arr(a[9], 'consensusState.included').map((x, i) => {
+      const p = arr(x, `consensusState.included[${i}]`, 2);
+      return { key: str(p[0], `consensusState.included[${i}].key`), round: uint(p[1], `consensusState.included[${i}].round`) };
+    }),
+    events: [],
+  };
+}

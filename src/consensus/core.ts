@@ -1,0 +1,854 @@
+// The consensus state machine (Jolteon / DiemBFT v4). Sans-IO: every input returns the list of
+// actions the driver must perform, in order. Contract (docs/consensus.md): the driver must make a
+// `persist` action durable before performing any later action of the same list, and must call
+// `onTimer(now)` once `now` ≥ the `at` of the latest `setTimer` action.
+import { toHex } from '../crypto/sha256.ts';
+import { AppError, type ConsensusApp } from './app.ts';
+import {
+  bytesEqual, evidenceKey, genesisBlock, makeBlock, proposalSignBytes, randaoSignBytes, timeoutSignBytes, voteSignBytes,
+} from './block.ts';
+import { CertVerifier } from './certs.ts';
+import {
+  applyBlock, decodeChainState, encodeChainState, enterEpoch, epochOf, initialChainState, randaoCommitment,
+  type ChainRules, type ChainState, type EpochInfo, type SlashingEvent,
+} from './chain-state.ts';
+import { ConsensusError, fail } from './errors.ts';
+import { EquivocationDetector, EvidencePool } from './evidence.ts';
+import { initialPriorities, ProposerSchedule } from './leader.ts';
+import {
+  decodeMessage, encodeMessage, type ConsensusMessage, type MessageType, type ProposalMsg, type SyncRequestMsg, type SyncResponseMsg,
+  type TimeoutMsg, type VoteMsg,
+} from './messages.ts';
+import { signedPower, validateValidators } from './quorum.ts';
+import { afterTimeout, afterVote, initialSafety, roundTimeoutMs, safeToTimeout, safeToVote } from './safety.ts';
+import {
+  DEFAULT_LIMITS, type Block, type ConsensusConfig, type ConsensusLimits, type Evidence, type QC, type RandaoField,
+  type SafetyState, type SigVerifier, type Signer, type TC,
+} from './types.ts';
+
+export type Action =
+  | { readonly type: 'send'; readonly to: number | 'all'; readonly kind: MessageType; readonly bytes: Uint8Array }
+  | { readonly type: 'persist'; readonly safety: SafetyState }
+  /** Store an uncommitted block durably (same ordering contract as `persist`); restore with restoreBlocks(). */
+  | { readonly type: 'persistBlock'; readonly block: Block }
+  | { readonly type: 'commit'; readonly block: Block; readonly qc: QC }
+  | { readonly type: 'setTimer'; readonly at: number }
+  | { readonly type: 'evidence'; readonly evidence: Evidence }
+  | { readonly type: 'slashing'; readonly event: SlashingEvent }
+  | {
+      readonly type: 'state_root_mismatch'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array;
+      readonly proposer: number; readonly ours: Uint8Array; readonly theirs: Uint8Array;
+    }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string };
+
+/** The last committed block and the QC that certifies it (the genesis QC for genesis). */
+export interface CommittedTip {
+  readonly block: Block;
+  readonly qc: QC;
+}
+
+export interface ConsensusMetrics {
+  rounds: number;
+  timeouts: number;
+  tcsFormed: number;
+  qcsFormed: number;
+  viewChanges: number;
+  votesReceived: number;
+  votesCast: number;
+  proposalsReceived: number;
+  proposalsMade: number;
+  commits: number;
+  slashingEvents: number;
+  stateRootMismatches: number;
+  evidenceFound: number;
+  invalidMessages: number;
+  syncRequests: number;
+  syncResponses: number;
+  syncBlocksApplied: number;
+  droppedMessages: number;
+  droppedOrphans: number;
+  droppedBlocks: number;
+}
+
+interface Entry {
+  readonly block: Block;
+  readonly state: ChainState;
+}
+
+interface VoteBucket {
+  readonly height: number;
+  readonly blockHash: Uint8Array;
+  readonly sigs: Map<number, Uint8Array>;
+  done: boolean;
+}
+
+interface TimeoutBucket {
+  readonly entries: Map<number, { readonly highQcRound: number; readonly sig: Uint8Array }>;
+  done: boolean;
+}
+
+const hex = toHex;
+
+export class ConsensusCore {
+  readonly limits: ConsensusLimits;
+  readonly certs: CertVerifier;
+  readonly genesis: Block;
+  readonly metrics: ConsensusMetrics = {
+    rounds: 0, timeouts: 0, tcsFormed: 0, qcsFormed: 0, viewChanges: 0, votesReceived: 0, votesCast: 0, proposalsReceived: 0,
+    proposalsMade: 0, commits: 0, slashingEvents: 0, stateRootMismatches: 0, evidenceFound: 0, invalidMessages: 0, syncRequests: 0,
+    syncResponses: 0, syncBlocksApplied: 0, droppedMessages: 0, droppedOrphans: 0, droppedBlocks: 0,
+  };
+  /** Recent slashing events from committed blocks (bounded). */
+  readonly slashingLog: SlashingEvent[] = [];
+
+  private readonly rules: ChainRules;
+  private readonly self: number;
+  private safety: SafetyState;
+  private round = 0;
+  private highQC: QC;
+  private highTC: TC | null;
+  private tip: Entry;
+  private tipQC: QC;
+  private tree = new Map<string, Entry>();
+  private readonly committedByHash = new Map<string, Block>();
+  private readonly qcByBlock = new Map<string, QC>();
+  private readonly votes = new Map<number, Map<string, VoteBucket>>();
+  private readonly timeouts = new Map<number, TimeoutBucket>();
+  private readonly votedInRound = new Set<string>();
+  private readonly orphans = new Map<string, { from: number; msg: ProposalMsg }[]>();
+  private orphanCount = 0;
+  private readonly detector: EquivocationDetector;
+  private readonly pool: EvidencePool;
+  private readonly schedules = new Map<string, ProposerSchedule>();
+  private lastTimeout: { round: number; bytes: Uint8Array } | null = null;
+  private roundDeadline = Number.POSITIVE_INFINITY;
+  private proposeAt: number | null = null;
+  private lastTimerAt = Number.NaN;
+  private sync: { toHash: string; at: number } | null = null;
+  private started = false;
+  private now = 0;
+  private out: Action[] = [];
+
+  constructor(
+    readonly config: ConsensusConfig,
+    private readonly app: ConsensusApp,
+    private readonly signer: Signer | null,
+    verifier: SigVerifier,
+    restoredSafety: SafetyState | null,
+    committedTip: CommittedTip | null,
+  ) {
+    validateValidators(config.validators);
+    if (!Number.isInteger(config.self) || config.self < -1 || config.self >= config.validators.length) fail('bad_config', 'self', 'must be -1 or a validator index');
+    if (config.self >= 0 && signer === null) fail('bad_config', 'signer', 'a validator needs a signer');
+    if (!Number.isSafeInteger(config.epochLength) || config.epochLength < 1) fail('bad_config', 'epochLength', 'must be a positive integer');
+    if (!(config.timeoutBaseMs > 0)) fail('bad_config', 'timeoutBaseMs', 'must be positive');
+    this.limits = { ...DEFAULT_LIMITS, ...(config.limits ?? {}) };
+    this.self = config.self;
+    this.genesis = genesisBlock(config.chainId, config.genesis.timeMs, config.genesis.stateRoot, config.validators);
+    this.certs = new CertVerifier(config.chainId, config.validators, verifier, this.genesis.hash);
+    this.rules = {
+      chainId: config.chainId, epochLength: config.epochLength, slashPermille: config.slashPermille ?? 500,
+      randaoPenaltyPermille: config.randaoPenaltyPermille ?? 100, evidenceWindowRounds: this.limits.evidenceWindowRounds,
+      maxEvidencePerBlock: this.limits.maxEvidencePerBlock, certs: this.certs,
+    };
+    this.detector = new EquivocationDetector(this.limits.equivocationWindowRounds, 64 * 4 * this.limits.equivocationWindowRounds);
+    this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
+    const tipBlock = committedTip?.block ?? this.genesis;
+    this.tipQC = committedTip?.qc ?? this.certs.genesisQcFor();
+    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.powers) };
+    this.tree.set(hex(tipBlock.hash), this.tip);
+    this.committedByHash.set(hex(tipBlock.hash), tipBlock);
+    this.safety = restoredSafety ?? initialSafety(this.tipQC);
+    this.highQC = this.safety.highQC.round >= this.tipQC.round ? this.safety.highQC : this.tipQC;
+    this.highTC = this.safety.highTC;
+    this.rememberQC(this.tipQC);
+  }
+
+  // ---- inputs ------------------------------------------------------------------------------
+
+  /** Enter the first round: max(highQC, highTC) + 1. */
+  start(now: number): Action[] {
+    return this.run(now, () => {
+      this.started = true;
+      this.round = 0;
+      this.enterRound(Math.max(this.highQC.round, this.highTC?.round ?? 0) + 1, 'start');
+    });
+  }
+
+  /** A message from validator `from` (transport-authenticated index), as bytes or already decoded. */
+  onMessage(from: number, input: Uint8Array | ConsensusMessage, now: number): Action[] {
+    return this.run(now, () => {
+      const msg = input instanceof Uint8Array ? decodeMessage(input, this.limits) : input;
+      if (!this.started && msg.type !== 'sync_request') return;
+      switch (msg.type) {
+        case 'proposal': return this.onProposal(from, msg);
+        case 'vote': return this.onVote(from, msg);
+        case 'timeout': return this.onTimeout(from, msg);
+        case 'cert':
+          this.processQC(msg.qc, from, false);
+          if (msg.tc !== null) this.processTC(msg.tc, false);
+          return;
+        case 'sync_request': return this.onSyncRequest(from, msg);
+        case 'sync_response': return this.onSyncResponse(from, msg);
+        case 'evidence':
+          this.certs.verifyEvidence(msg.evidence);
+          this.addEvidence(msg.evidence, false);
+          return;
+      }
+    });
+  }
+
+  /** Timer input; harmless to call early or often. */
+  onTimer(now: number): Action[] {
+    return this.run(now, () => {
+      if (!this.started) return;
+      if (this.proposeAt !== null && now >= this.proposeAt) {
+        this.proposeAt = null;
+        this.maybePropose();
+      }
+      if (now >= this.roundDeadline) this.localTimeout();
+    });
+  }
+
+  /** Blocks fetched by the driver from elsewhere (e.g. a peer's block log), verified like a sync response. */
+  onSyncedBlocks(from: number, blocks: readonly Block[], qc: QC | null, now: number): Action[] {
+    return this.run(now, () => this.onSyncResponse(from, { type: 'sync_response', blocks, qc }));
+  }
+
+  /**
+   * Log replay at restart: apply a block that was committed before the crash (the driver replays the
+   * app itself). Call before start(), in height order, after importState() if a snapshot was used.
+   */
+  replayCommitted(block: Block, qc: QC): void {
+    const h = block.header;
+    if (!bytesEqual(h.parentHash, this.tip.block.hash) || h.height !== this.tip.block.header.height + 1) {
+      fail('bad_block', 'replay.block', `height ${h.height} does not extend the committed tip at ${this.tip.block.header.height}`);
+    }
+    if (!bytesEqual(qc.blockHash, block.hash)) fail('bad_qc', 'replay.qc', 'does not certify the block');
+    const state = applyBlock(this.tip.state, block, this.tip.block.header.round, this.rules);
+    for (const e of block.header.evidence) this.pool.markCommitted(e);
+    this.recordSlashing(state.events);
+    this.tip = { block, state };
+    this.tipQC = qc;
+    this.tree = new Map([[hex(block.hash), this.tip]]);
+    this.cacheCommitted(block);
+    this.rememberQC(qc);
+    this.rememberQC(h.justify);
+    if (qc.round > this.highQC.round) this.highQC = qc;
+  }
+
+  /**
+   * Restart: re-insert the uncommitted blocks the driver stored from `persistBlock` actions (any
+   * order; those not extending the committed chain are ignored). Call after replayCommitted() and
+   * before start(). May return `commit` actions (a stored 2-chain can now be recognised).
+   */
+  restoreBlocks(blocks: readonly Block[], now: number): Action[] {
+    return this.run(now, () => {
+      const sorted = [...blocks].sort((a, b) => a.header.height - b.header.height);
+      for (const b of sorted) {
+        if (b.header.height <= this.tip.block.header.height || this.tree.has(hex(b.hash))) continue;
+        const parent = this.tree.get(hex(b.header.parentHash));
+        if (parent === undefined) continue;
+        try {
+          this.checkHeader(b);
+          this.certs.verifyQC(b.header.justify);
+          this.rememberQC(b.header.justify);
+          if (b.header.justify.round > this.highQC.round) this.highQC = b.header.justify;
+          this.insert(b, parent);
+        } catch (e) {
+          if (!(e instanceof ConsensusError)) throw e;
+          this.log('warn', `stored block at height ${b.header.height} rejected: ${e.message}`);
+        }
+      }
+    });
+  }
+
+  /** Committed-derived consensus state (effective powers, RANDAO, evidence on chain) for snapshots. */
+  exportState(): Uint8Array {
+    return encodeChainState(this.tip.state);
+  }
+
+  /** Restore exportState() bytes taken at the committed tip given to the constructor. Before start(). */
+  importState(bytes: Uint8Array): void {
+    if (this.started) fail('bad_state', 'importState', 'must be called before start()');
+    const state = decodeChainState(bytes, this.config.validators.length);
+    this.tip = { block: this.tip.block, state };
+    this.tree = new Map([[hex(this.tip.block.hash), this.tip]]);
+  }
+
+  // ---- read-only views ---------------------------------------------------------------------
+
+  get currentRound(): number { return this.round; }
+  get committedHeight(): number { return this.tip.block.header.height; }
+  get committedBlock(): Block { return this.tip.block; }
+  get highestQC(): QC { return this.highQC; }
+  get highestTC(): TC | null { return this.highTC; }
+  get safetyState(): SafetyState { return this.safety; }
+  /** Effective powers after everything committed so far (take effect for leader selection next epoch). */
+  currentPowers(): readonly number[] { return this.tip.state.effective; }
+  /** The epoch of the committed tip: its schedule powers, seed (the RANDAO beacon) and start round. */
+  currentEpoch(): EpochInfo { return this.tip.state.epochInfo; }
+  pendingEvidence(): Evidence[] { return this.pool.pending(); }
+  hasEvidence(kind: 'vote' | 'proposal', validator: number, round: number): boolean { return this.pool.has(kind, validator, round); }
+  pendingBlocks(): number { return this.tree.size - 1; }
+
+  /** Leader of `round` for a block extending `parent` (which must be known to this core). */
+  leaderFor(parentHash: Uint8Array, round: number): number | null {
+    const p = this.tree.get(hex(parentHash));
+    if (p === undefined) return null;
+    const st = enterEpoch(p.state, p.block.header.height + 1, p.block.header.round, this.rules);
+    return this.leaderOf(st.epochInfo, round);
+  }
+
+  // ---- machinery ---------------------------------------------------------------------------
+
+  private run(now: number, f: () => void): Action[] {
+    this.now = now;
+    this.out = [];
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof ConsensusError) {
+        this.metrics.invalidMessages++;
+        this.log('warn', `rejected: ${e.code} ${e.message}`);
+      } else if (e instanceof AppError) {
+        this.log('warn', `app: ${e.code} ${e.message}`);
+      } else {
+        throw e;
+      }
+    }
+    this.flushTimer();
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+    this.out.push({ type: 'log', level, msg });
+  }
+
+  private flushTimer(): void {
+    if (!this.started) return;
+    const at = Math.min(this.roundDeadline, this.proposeAt ?? Number.POSITIVE_INFINITY);
+    if (at !== this.lastTimerAt && Number.isFinite(at)) {
+      this.lastTimerAt = at;
+      this.out.push({ type: 'setTimer', at });
+    }
+  }
+
+  private persist(next: SafetyState): void {
+    this.safety = next;
+    this.out.push({ type: 'persist', safety: next });
+  }
+
+  private send(to: number | 'all', msg: ConsensusMessage): Uint8Array {
+    const bytes = encodeMessage(msg);
+    this.out.push({ type: 'send', to, kind: msg.type, bytes });
+    return bytes;
+  }
+
+  private leaderOf(info: EpochInfo, round: number): number {
+    const key = `${info.epoch}/${info.startRound}/${hex(info.seed)}/${info.powers.join(',')}`;
+    let s = this.schedules.get(key);
+    if (s === undefined) {
+      if (this.schedules.size >= 16) this.schedules.clear();
+      s = new ProposerSchedule(info.powers, initialPriorities(info.seed, info.powers));
+      this.schedules.set(key, s);
+    }
+    return s.leaderAt(Math.max(0, round - info.startRound - 1));
+  }
+
+  private roundsSinceCommit(): number {
+    return Math.max(0, this.round - this.tip.block.header.round - 2);
+  }
+
+  private enterRound(r: number, why: 'qc' | 'tc' | 'start'): void {
+    if (r <= this.round) return;
+    this.round = r;
+    this.metrics.rounds++;
+    if (why === 'tc') this.metrics.viewChanges++;
+    for (const k of this.votes.keys()) if (k < r - 1) this.votes.delete(k);
+    for (const k of this.timeouts.keys()) if (k < r) this.timeouts.delete(k);
+    this.votedInRound.clear();
+    this.detector.prune(r);
+    this.pool.expire(r);
+    this.roundDeadline = this.now + roundTimeoutMs(this.config.timeoutBaseMs, this.roundsSinceCommit(), this.config.timeoutExponentCap ?? 6);
+    if (this.self >= 0) this.proposeAt = this.now + (this.config.blockIntervalMs ?? 0);
+  }
+
+  private rememberQC(qc: QC): void {
+    const k = hex(qc.blockHash);
+    if (this.qcByBlock.has(k)) return;
+    if (this.qcByBlock.size >= this.limits.maxCommittedCache + this.limits.maxPendingBlocks) {
+      const first = this.qcByBlock.keys().next().value;
+      if (first !== undefined) this.qcByBlock.delete(first);
+    }
+    this.qcByBlock.set(k, qc);
+  }
+
+  private cacheCommitted(b: Block): void {
+    this.committedByHash.set(hex(b.hash), b);
+    while (this.committedByHash.size > this.limits.maxCommittedCache) {
+      const first = this.committedByHash.keys().next().value;
+      if (first === undefined) break;
+      this.committedByHash.delete(first);
+    }
+  }
+
+  private processQC(qc: QC, from: number, trusted: boolean): void {
+    if (!trusted) this.certs.verifyQC(qc);
+    this.rememberQC(qc);
+    if (qc.round > this.highQC.round) this.highQC = qc;
+    this.tryCommit(qc);
+    if (qc.height > this.tip.block.header.height && !this.tree.has(hex(qc.blockHash))) this.requestSync(from, qc.blockHash);
+    if (qc.round >= this.round) this.enterRound(qc.round + 1, 'qc');
+  }
+
+  private processTC(tc: TC, trusted: boolean): void {
+    if (!trusted) this.certs.verifyTC(tc);
+    if (this.highTC === null || tc.round > this.highTC.round) this.highTC = tc;
+    if (tc.round >= this.round) this.enterRound(tc.round + 1, 'tc');
+  }
+
+  // ---- proposals ---------------------------------------------------------------------------
+
+  private maybePropose(): void {
+    if (this.self < 0 || this.signer === null) return;
+    const round = this.round;
+    if (this.safety.lastProposedRound >= round) return;
+    const tc = this.highQC.round === round - 1 ? null : this.highTC !== null && this.highTC.round === round - 1 ? this.highTC : undefined;
+    if (tc === undefined) return;
+    const parent = this.tree.get(hex(this.highQC.blockHash));
+    if (parent === undefined) return;
+    const ph = parent.block.header;
+    const height = ph.height + 1;
+    const st0 = enterEpoch(parent.state, height, ph.round, this.rules);
+    if (this.leaderOf(st0.epochInfo, round) !== this.self) return;
+    const txs = this.app.selectTxs(parent.block.hash, height, this.limits.maxTxsPerBlock, this.limits.maxBlockBytes);
+    const exec = this.app.execute(parent.block.hash, height, txs);
+    const epoch = epochOf(height, this.config.epochLength);
+    const header = {
+      chainId: this.config.chainId, height, round, parentHash: parent.block.hash, proposer: this.self, timestamp: this.now,
+      txRoot: exec.txRoot, stateRoot: exec.stateRoot, justify: this.highQC, tc, epoch, randao: this.randaoField(st0, height, epoch),
+      evidence: this.pool.select(new Set(st0.included.map((x) => x.key)), round, this.limits.maxEvidencePerBlock),
+    };
+    const block = makeBlock(header, txs);
+    const state = applyBlock(parent.state, block, ph.round, this.rules);
+    this.app.attach(exec.id, block.hash);
+    this.out.push({ type: 'persistBlock', block });
+    this.persist({ ...this.safety, lastProposedRound: round });
+    const signer = this.signer;
+    const sig = signer.sign(proposalSignBytes(this.config.chainId, round, height, block.hash));
+    this.metrics.proposalsMade++;
+    this.detector.observe('proposal', this.self, round, { height, blockHash: block.hash, sig });
+    if (this.config.unsafe?.equivocateProposals === true && this.config.validators.length > 1) {
+      // Byzantine test behaviour: a twin block differing only in its timestamp, sent to odd validators.
+      const twin = makeBlock({ ...header, timestamp: header.timestamp + 1 }, txs);
+      this.app.attach(exec.id, twin.hash);
+      const twinSig = signer.sign(proposalSignBytes(this.config.chainId, round, height, twin.hash));
+      this.config.validators.forEach((_, i) => {
+        if (i === this.self) return;
+        if (i % 2 === 0) this.send(i, { type: 'proposal', block, sig, highTC: this.highTC });
+        else this.send(i, { type: 'proposal', block: twin, sig: twinSig, highTC: this.highTC });
+      });
+      const entry: Entry = { block, state };
+      this.tree.set(hex(block.hash), entry);
+      this.considerVote(entry);
+      const twinEntry: Entry = { block: twin, state: applyBlock(parent.state, twin, ph.round, this.rules) };
+      this.tree.set(hex(twin.hash), twinEntry);
+      this.considerVote(twinEntry); // with doubleVote set, a second, conflicting vote
+      return;
+    }
+    this.send('all', { type: 'proposal', block, sig, highTC: this.highTC });
+    const entry: Entry = { block, state };
+    this.tree.set(hex(block.hash), entry);
+    this.considerVote(entry);
+  }
+
+  private randaoField(st: ChainState, height: number, epoch: number): RandaoField {
+    const E = this.config.epochLength;
+    if (E < 2 || this.signer === null || this.self < 0) return { commit: null, reveal: null };
+    const pos = height % E;
+    const half = Math.floor(E / 2);
+    const committed = st.randaoCommits[this.self] ?? null;
+    if (pos < half && committed === null) {
+      return { commit: randaoCommitment(this.signer.sign(randaoSignBytes(this.config.chainId, epoch))), reveal: null };
+    }
+    if (pos >= half && committed !== null && st.randaoSecrets[this.self] === null) {
+      const sig = this.signer.sign(randaoSignBytes(this.config.chainId, epoch));
+      if (bytesEqual(randaoCommitment(sig), committed)) return { commit: null, reveal: sig };
+    }
+    return { commit: null, reveal: null };
+  }
+
+  private onProposal(from: number, msg: ProposalMsg): void {
+    const b = msg.block;
+    const h = b.header;
+    if (h.chainId !== this.config.chainId) fail('bad_chain', 'proposal.block.chainId', `expected ${this.config.chainId}`);
+    if (!this.certs.verifyProposalSig(h.proposer, h.round, h.height, b.hash, msg.sig)) fail('bad_signature', 'proposal.sig', 'invalid proposer signature');
+    this.metrics.proposalsReceived++;
+    const ev = this.detector.observe('proposal', h.proposer, h.round, { height: h.height, blockHash: b.hash, sig: msg.sig });
+    if (ev !== null) this.addEvidence(ev, true);
+    this.checkHeader(b);
+    this.processQC(h.justify, from, false);
+    if (h.tc !== null) this.processTC(h.tc, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, false);
+    this.handleBlock(b, from, msg);
+  }
+
+  /** Structural rules that need no parent. */
+  private checkHeader(b: Block): void {
+    const h = b.header;
+    if (h.chainId !== this.config.chainId) fail('bad_chain', 'block.chainId', `expected ${this.config.chainId}`);
+    if (h.height < 1) fail('bad_block', 'block.height', 'must be at least 1');
+    if (h.proposer >= this.config.validators.length) fail('bad_block', 'block.proposer', 'unknown validator');
+    if (!bytesEqual(h.justify.blockHash, h.parentHash)) fail('bad_block', 'block.justify', 'must certify the parent');
+    if (h.justify.height !== h.height - 1) fail('bad_block', 'block.justify.height', 'must be height − 1');
+    if (h.justify.round >= h.round) fail('bad_block', 'block.justify.round', 'must be below the block round');
+    if (h.tc !== null && h.tc.round !== h.round - 1) fail('bad_block', 'block.tc.round', 'must be round − 1');
+    if (h.epoch !== epochOf(h.height, this.config.epochLength)) fail('bad_block', 'block.epoch', `must be ${epochOf(h.height, this.config.epochLength)}`);
+    if (b.txs.length > this.limits.maxTxsPerBlock) fail('bad_block', 'block.txs', `more than ${this.limits.maxTxsPerBlock} transactions`);
+    let size = 0;
+    for (const t of b.txs) size += t.length;
+    if (size > this.limits.maxBlockBytes) fail('bad_block', 'block.txs', `more than ${this.limits.maxBlockBytes} bytes`);
+  }
+
+  /** Insert a block whose certificates were already processed; vote on it if it came as a proposal. */
+  private handleBlock(b: Block, from: number, proposal: ProposalMsg | null): void {
+    const key = hex(b.hash);
+    const known = this.tree.get(key);
+    if (known !== undefined) {
+      if (proposal !== null) this.considerVote(known);
+      return;
+    }
+    if (b.header.height <= this.tip.block.header.height) return;
+    const parent = this.tree.get(hex(b.header.parentHash));
+    if (parent === undefined) {
+      if (proposal !== null) this.addOrphan(from, proposal);
+      this.requestSync(from, b.header.parentHash);
+      return;
+    }
+    const entry = this.insert(b, parent);
+    if (entry === null) return;
+    if (proposal !== null) this.considerVote(entry);
+    // The block our high QC certifies arrived after the QC (votes can overtake the proposal): if we
+    // lead this round we could not propose before, so try again now.
+    if (this.self >= 0 && bytesEqual(b.hash, this.highQC.blockHash) && this.safety.lastProposedRound < this.round) this.proposeAt = this.now;
+    this.adoptOrphans(key);
+  }
+
+  private insert(b: Block, parent: Entry): Entry | null {
+    const h = b.header;
+    const ph = parent.block.header;
+    if (h.height !== ph.height + 1) fail('bad_block', 'block.height', 'must be parent height + 1');
+    if (h.round <= ph.round) fail('bad_block', 'block.round', 'must be above the parent round');
+    const st0 = enterEpoch(parent.state, h.height, ph.round, this.rules);
+    const leader = this.leaderOf(st0.epochInfo, h.round);
+    if (h.proposer !== leader) fail('bad_proposer', 'block.proposer', `round ${h.round} belongs to validator ${leader}, not ${h.proposer}`);
+    const state = applyBlock(parent.state, b, ph.round, this.rules);
+    if (this.tree.size >= this.limits.maxPendingBlocks + 1) {
+      this.metrics.droppedBlocks++;
+      return null;
+    }
+    const exec = this.app.execute(parent.block.hash, h.height, b.txs);
+    if (!bytesEqual(exec.txRoot, h.txRoot)) fail('bad_block', 'block.txRoot', 'does not match the transactions');
+    if (!bytesEqual(exec.stateRoot, h.stateRoot)) {
+      this.metrics.stateRootMismatches++;
+      this.out.push({ type: 'state_root_mismatch', height: h.height, round: h.round, blockHash: b.hash, proposer: h.proposer, ours: exec.stateRoot, theirs: h.stateRoot });
+      return null;
+    }
+    this.app.attach(exec.id, b.hash);
+    const entry: Entry = { block: b, state };
+    this.tree.set(hex(b.hash), entry);
+    this.out.push({ type: 'persistBlock', block: b });
+    this.tryCommit(h.justify);
+    const own = this.qcByBlock.get(hex(b.hash));
+    if (own !== undefined) this.tryCommit(own);
+    return entry;
+  }
+
+  private addOrphan(from: number, msg: ProposalMsg): void {
+    if (this.orphanCount >= this.limits.maxOrphans) {
+      this.metrics.droppedOrphans++;
+      return;
+    }
+    const k = hex(msg.block.header.parentHash);
+    const list = this.orphans.get(k) ?? [];
+    list.push({ from, msg });
+    this.orphans.set(k, list);
+    this.orphanCount++;
+  }
+
+  private adoptOrphans(parentKey: string): void {
+    const list = this.orphans.get(parentKey);
+    if (list === undefined) return;
+    this.orphans.delete(parentKey);
+    this.orphanCount -= list.length;
+    for (const o of list) this.handleBlock(o.msg.block, o.from, o.msg);
+  }
+
+  // ---- voting ------------------------------------------------------------------------------
+
+  private considerVote(entry: Entry): void {
+    if (this.self < 0 || this.signer === null) return;
+    const h = entry.block.header;
+    if (h.round !== this.round) return;
+    const key = hex(entry.block.hash);
+    if (this.votedInRound.has(key)) return;
+    if (!safeToVote(this.safety, h.round, h.justify.round, h.tc, this.config.unsafe)) return;
+    this.votedInRound.add(key);
+    this.persist(afterVote(this.safety, h.round, h.justify.round));
+    const sig = this.signer.sign(voteSignBytes(this.config.chainId, h.round, h.height, entry.block.hash));
+    this.metrics.votesCast++;
+    this.send('all', { type: 'vote', round: h.round, height: h.height, blockHash: entry.block.hash, voter: this.self, sig, highQC: this.highQC, highTC: this.highTC });
+    this.detector.observe('vote', this.self, h.round, { height: h.height, blockHash: entry.block.hash, sig });
+    this.aggregateVote(this.self, h.round, h.height, entry.block.hash, sig);
+  }
+
+  private onVote(from: number, msg: VoteMsg): void {
+    if (!this.certs.verifyVote(msg.voter, msg.round, msg.height, msg.blockHash, msg.sig)) fail('bad_signature', 'vote.sig', 'invalid vote signature');
+    this.metrics.votesReceived++;
+    const ev = this.detector.observe('vote', msg.voter, msg.round, { height: msg.height, blockHash: msg.blockHash, sig: msg.sig });
+    if (ev !== null) this.addEvidence(ev, true);
+    this.processQC(msg.highQC, from, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, false);
+    this.aggregateVote(msg.voter, msg.round, msg.height, msg.blockHash, msg.sig);
+  }
+
+  private aggregateVote(voter: number, round: number, height: number, blockHash: Uint8Array, sig: Uint8Array): void {
+    if (round < this.round - 1 || round > this.round + this.limits.maxFutureRounds) {
+      this.metrics.droppedMessages++;
+      return;
+    }
+    let byBlock = this.votes.get(round);
+    if (byBlock === undefined) {
+      if (this.votes.size >= this.limits.maxAggregationRounds) {
+        const lowest = Math.min(...this.votes.keys());
+        if (lowest > round) {
+          this.metrics.droppedMessages++;
+          return;
+        }
+        this.votes.delete(lowest);
+      }
+      byBlock = new Map();
+      this.votes.set(round, byBlock);
+    }
+    const k = hex(blockHash);
+    let bucket = byBlock.get(k);
+    if (bucket === undefined) {
+      if (byBlock.size >= this.config.validators.length * 2) {
+        this.metrics.droppedMessages++;
+        return;
+      }
+      bucket = { height, blockHash, sigs: new Map(), done: false };
+      byBlock.set(k, bucket);
+    }
+    if (bucket.height !== height || bucket.sigs.has(voter)) return;
+    bucket.sigs.set(voter, sig);
+    if (bucket.done) return;
+    const signers = [...bucket.sigs.keys()].sort((a, b) => a - b);
+    if (signedPower(this.certs.powers, signers, 'votes') < this.certs.quorum) return;
+    bucket.done = true;
+    this.metrics.qcsFormed++;
+    const qc: QC = { round, height, blockHash, signers, sigs: signers.map((s) => bucket.sigs.get(s)!) };
+    this.processQC(qc, voter, true);
+  }
+
+  // ---- timeouts ----------------------------------------------------------------------------
+
+  private localTimeout(): void {
+    const round = this.round;
+    this.roundDeadline = this.now + roundTimeoutMs(this.config.timeoutBaseMs, this.roundsSinceCommit(), this.config.timeoutExponentCap ?? 6);
+    if (this.self < 0 || this.signer === null) return;
+    if (this.lastTimeout !== null && this.lastTimeout.round === round) {
+      // Re-broadcast the same signed timeout: lost messages must not stall the view change.
+      this.out.push({ type: 'send', to: 'all', kind: 'timeout', bytes: this.lastTimeout.bytes });
+      if (this.highQC.round < round - 1 && this.highTC !== null) this.send('all', { type: 'cert', qc: this.highQC, tc: this.highTC });
+      return;
+    }
+    const qcRound = this.highQC.round;
+    if (!safeToTimeout(this.safety, round, qcRound, this.highTC)) {
+      this.log('warn', `not safe to time out in round ${round}`);
+      return;
+    }
+    this.persist(afterTimeout(this.safety, round, qcRound));
+    const sig = this.signer.sign(timeoutSignBytes(this.config.chainId, round, qcRound));
+    this.metrics.timeouts++;
+    const bytes = this.send('all', { type: 'timeout', round, voter: this.self, highQC: this.highQC, highTC: this.highTC, sig });
+    this.lastTimeout = { round, bytes };
+    this.aggregateTimeout(this.self, round, qcRound, sig);
+  }
+
+  private onTimeout(from: number, msg: TimeoutMsg): void {
+    if (msg.highQC.round >= msg.round) fail('bad_field', 'timeout.highQC', 'must be below the timeout round');
+    if (!this.certs.verifyTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig)) fail('bad_signature', 'timeout.sig', 'invalid timeout signature');
+    this.processQC(msg.highQC, from, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, false);
+    this.aggregateTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig);
+  }
+
+  private aggregateTimeout(voter: number, round: number, highQcRound: number, sig: Uint8Array): void {
+    if (round < this.round || round > this.round + this.limits.maxFutureRounds) return;
+    let bucket = this.timeouts.get(round);
+    if (bucket === undefined) {
+      if (this.timeouts.size >= this.limits.maxAggregationRounds) {
+        this.metrics.droppedMessages++;
+        return;
+      }
+      bucket = { entries: new Map(), done: false };
+      this.timeouts.set(round, bucket);
+    }
+    if (bucket.entries.has(voter) || bucket.done) return;
+    bucket.entries.set(voter, { highQcRound, sig });
+    const signers = [...bucket.entries.keys()].sort((a, b) => a - b);
+    const power = signedPower(this.certs.powers, signers, 'timeouts');
+    if (power >= this.certs.quorum) {
+      bucket.done = true;
+      const tc: TC = { round, signers, highQcRounds: signers.map((s) => bucket.entries.get(s)!.highQcRound), sigs: signers.map((s) => bucket.entries.get(s)!.sig) };
+      this.metrics.tcsFormed++;
+      this.processTC(tc, true);
+      this.send('all', { type: 'cert', qc: this.highQC, tc });
+      return;
+    }
+    // More power timed out than can be faulty: at least one honest node gave up on this round, so join
+    // in rather than wait for our own timer (bounded view-change latency).
+    if (round === this.round && power > this.certs.total - this.certs.quorum && (this.lastTimeout === null || this.lastTimeout.round !== round)) {
+      this.localTimeout();
+    }
+  }
+
+  // ---- commit ------------------------------------------------------------------------------
+
+  private tryCommit(qc: QC): void {
+    const e1 = this.tree.get(hex(qc.blockHash));
+    if (e1 === undefined) return;
+    if (this.config.unsafe?.commitOnOneChain === true) {
+      if (e1.block.header.height > this.tip.block.header.height) this.commitUpTo(e1, qc);
+      return;
+    }
+    const e0 = this.tree.get(hex(e1.block.header.parentHash));
+    if (e0 === undefined) return;
+    if (e0.block.header.round + 1 !== e1.block.header.round) return;
+    if (e0.block.header.height <= this.tip.block.header.height) return;
+    this.commitUpTo(e0, e1.block.header.justify);
+  }
+
+  private commitUpTo(target: Entry, qcForTarget: QC): void {
+    const chain: { entry: Entry; qc: QC }[] = [];
+    let cur: Entry | undefined = target;
+    let qc = qcForTarget;
+    while (cur !== undefined && cur.block.header.height > this.tip.block.header.height) {
+      chain.push({ entry: cur, qc });
+      qc = cur.block.header.justify;
+      cur = this.tree.get(hex(cur.block.header.parentHash));
+    }
+    if (cur === undefined || cur !== this.tip) {
+      this.log('error', `refusing to commit height ${target.block.header.height}: it does not extend the committed tip`);
+      return;
+    }
+    chain.reverse();
+    for (const { entry, qc: q } of chain) {
+      this.out.push({ type: 'commit', block: entry.block, qc: q });
+      this.metrics.commits++;
+      for (const e of entry.block.header.evidence) this.pool.markCommitted(e);
+      this.recordSlashing(entry.state.events);
+      this.cacheCommitted(entry.block);
+      this.tip = entry;
+      this.tipQC = q;
+    }
+    this.pruneTree();
+  }
+
+  private recordSlashing(events: readonly SlashingEvent[]): void {
+    for (const event of events) {
+      this.metrics.slashingEvents++;
+      this.slashingLog.push(event);
+      if (this.slashingLog.length > 256) this.slashingLog.shift();
+      this.out.push({ type: 'slashing', event });
+    }
+  }
+
+  /** Keep only the committed tip and its descendants. */
+  private pruneTree(): void {
+    const entries = [...this.tree.values()].sort((a, b) => a.block.header.height - b.block.header.height);
+    const keep = new Map<string, Entry>([[hex(this.tip.block.hash), this.tip]]);
+    for (const e of entries) {
+      if (e.block.header.height <= this.tip.block.header.height) continue;
+      if (keep.has(hex(e.block.header.parentHash))) keep.set(hex(e.block.hash), e);
+    }
+    this.tree = keep;
+    for (const k of [...this.orphans.keys()]) {
+      const list = this.orphans.get(k)!;
+      const alive = list.filter((o) => o.msg.block.header.height > this.tip.block.header.height);
+      this.orphanCount -= list.length - alive.length;
+      if (alive.length === 0) this.orphans.delete(k);
+      else this.orphans.set(k, alive);
+    }
+  }
+
+  // ---- evidence ----------------------------------------------------------------------------
+
+  private addEvidence(e: Evidence, gossip: boolean): void {
+    if (!this.pool.add(e)) return;
+    this.metrics.evidenceFound++;
+    this.out.push({ type: 'evidence', evidence: e });
+    if (gossip) this.send('all', { type: 'evidence', evidence: e });
+    this.log('warn', `equivocation by validator ${e.validator} in round ${e.round} (${evidenceKey(e)})`);
+  }
+
+  // ---- catch-up ----------------------------------------------------------------------------
+
+  private requestSync(from: number, toHash: Uint8Array): void {
+    if (from < 0 || from === this.self || from >= this.config.validators.length) return;
+    const k = hex(toHash);
+    if (this.sync !== null && this.sync.toHash === k && this.now - this.sync.at < this.config.timeoutBaseMs) return;
+    this.sync = { toHash: k, at: this.now };
+    this.metrics.syncRequests++;
+    this.send(from, { type: 'sync_request', fromHeight: this.tip.block.header.height + 1, toHash });
+  }
+
+  private onSyncRequest(from: number, msg: SyncRequestMsg): void {
+    const chain: Block[] = [];
+    let k = hex(msg.toHash);
+    for (;;) {
+      const b = this.tree.get(k)?.block ?? this.committedByHash.get(k);
+      if (b === undefined || b.header.height < msg.fromHeight) break;
+      chain.push(b);
+      if (b.header.height === msg.fromHeight || chain.length > this.limits.maxPendingBlocks + this.limits.maxCommittedCache) break;
+      k = hex(b.header.parentHash);
+    }
+    if (chain.length === 0) return;
+    chain.reverse();
+    if (chain[0]!.header.height !== msg.fromHeight) return;
+    const blocks = chain.slice(0, this.limits.maxSyncBlocks);
+    const qc = blocks.length < chain.length ? chain[blocks.length]!.header.justify : this.qcByBlock.get(hex(blocks[blocks.length - 1]!.hash)) ?? null;
+    this.send(from, { type: 'sync_response', blocks, qc });
+  }
+
+  private onSyncResponse(from: number, msg: SyncResponseMsg): void {
+    this.metrics.syncResponses++;
+    const blocks = msg.blocks;
+    if (blocks.length === 0) return;
+    for (let i = 0; i + 1 < blocks.length; i++) {
+      if (!bytesEqual(blocks[i + 1]!.header.justify.blockHash, blocks[i]!.hash)) fail('bad_block', `sync_response.blocks[${i + 1}].justify`, 'does not certify the previous block');
+    }
+    const last = blocks[blocks.length - 1]!;
+    let lastQC = msg.qc ?? this.qcByBlock.get(hex(last.hash)) ?? null;
+    if (lastQC !== null && !bytesEqual(lastQC.blockHash, last.hash)) lastQC = null;
+    const certified = lastQC === null ? blocks.length - 1 : blocks.length;
+    for (let i = 0; i < certified; i++) {
+      const b = blocks[i]!;
+      this.checkHeader(b);
+      if (b.header.height <= this.tip.block.header.height) continue;
+      this.processQC(b.header.justify, from, false);
+      const before = this.tree.size;
+      this.handleBlock(b, from, null);
+      if (this.tree.size > before) this.metrics.syncBlocksApplied++;
+    }
+    if (lastQC !== null) this.processQC(lastQC, from, false);
+    this.sync = null;
+    // More to fetch when the response was cut at maxSyncBlocks: ask again towards the highest QC.
+    if (!this.tree.has(hex(this.highQC.blockHash)) && this.highQC.height > this.tip.block.header.height) this.requestSync(from, this.highQC.blockHash);
+    for (const b of blocks) this.adoptOrphans(hex(b.hash));
+  }
+}

@@ -1,0 +1,97 @@
+// Weighted proposer selection, after CometBFT's algorithm (spec/consensus/proposer-selection.md),
+// with exact integer rules of our own so every implementation agrees:
+//   per step: (1) if max−min priority > 2P, divide every priority by ceil((max−min)/2P), truncating
+//   toward zero; (2) subtract floor(sum/n) from every priority; (3) add each validator's power;
+//   (4) the proposer is the highest priority, ties to the lowest index; (5) proposer −= P.
+// A validator with power p proposes ≈ p/P of the rounds. Rounds of an epoch map to steps
+// (round − epochStartRound − 1), so leader(round) is computable by anyone for any round.
+import { encodeCanonical } from '../codec/canonical.ts';
+import { sha256 } from '../crypto/sha256.ts';
+
+export class ProposerSchedule {
+  readonly total: number;
+  private readonly checkpoints: number[][] = [];
+  private cursorStep = -1;
+  private cursor: number[];
+  private lastStep = -1;
+  private lastLeader = -1;
+
+  constructor(
+    readonly powers: readonly number[],
+    readonly initial: readonly number[],
+    private readonly checkpointEvery = 256,
+    private readonly maxCheckpoints = 4096,
+  ) {
+    let t = 0;
+    for (const p of powers) t += p;
+    // An all-zero schedule would never elect anyone; fall back to equal weights.
+    this.powers = t > 0 ? powers : powers.map(() => 1);
+    this.total = t > 0 ? t : powers.length;
+    this.cursor = [...initial];
+    this.checkpoints.push([...initial]);
+  }
+
+  private step(prio: number[]): number {
+    const n = prio.length;
+    const window = 2 * this.total;
+    let max = -Infinity;
+    let min = Infinity;
+    for (const x of prio) {
+      if (x > max) max = x;
+      if (x < min) min = x;
+    }
+    if (max - min > window) {
+      const ratio = Math.ceil((max - min) / window);
+      for (let i = 0; i < n; i++) prio[i] = Math.trunc(prio[i]! / ratio);
+    }
+    let sum = 0;
+    for (const x of prio) sum += x;
+    const avg = Math.floor(sum / n);
+    let best = 0;
+    for (let i = 0; i < n; i++) {
+      prio[i] = prio[i]! - avg + this.powers[i]!;
+      if (prio[i]! > prio[best]!) best = i;
+    }
+    prio[best] = prio[best]! - this.total;
+    return best;
+  }
+
+  /** Proposer chosen at step `s` (s ≥ 0). Checkpoints every `checkpointEvery` steps keep random access cheap. */
+  leaderAt(s: number): number {
+    if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`step must be a non-negative integer, got ${s}`);
+    if (s === this.lastStep) return this.lastLeader;
+    if (s <= this.cursorStep) {
+      const c = Math.min(Math.floor(s / this.checkpointEvery), this.checkpoints.length - 1);
+      this.cursor = [...this.checkpoints[c]!];
+      this.cursorStep = c * this.checkpointEvery - 1;
+    }
+    let leader = -1;
+    while (this.cursorStep < s) {
+      leader = this.step(this.cursor);
+      this.cursorStep++;
+      const next = this.cursorStep + 1;
+      if (next % this.checkpointEvery === 0 && next / this.checkpointEvery === this.checkpoints.length && this.checkpoints.length < this.maxCheckpoints) {
+        this.checkpoints.push([...this.cursor]);
+      }
+    }
+    this.lastStep = s;
+    this.lastLeader = leader;
+    return leader;
+  }
+}
+
+/**
+ * Initial priorities of an epoch's schedule from its random seed: validator i starts at
+ * (u32 of SHA-256([tag, seed, i]) mod P), so the epoch's randomness rotates who goes first while
+ * the long-run frequencies stay proportional to power.
+ */
+export function initialPriorities(seed: Uint8Array, powers: readonly number[]): number[] {
+  let total = 0;
+  for (const p of powers) total += p;
+  if (total <= 0) total = powers.length;
+  return powers.map((_, i) => {
+    const h = sha256(encodeCanonical(['numchain/leader-seed/v1', seed, i]));
+    const u = ((h[0]! << 24) >>> 0) + (h[1]! << 16) + (h[2]! << 8) + h[3]!;
+    return u % total;
+  });
+}

@@ -1,0 +1,28 @@
+// Signers for the simulator: a fast fake (SHA-256 keyed by the public key; forgeable, which is fine
+// because simulated Byzantine nodes only ever use their own keys) and real Ed25519 (ZIP-215).
+import { encodeCanonical } from '../codec/canonical.ts';
+import { sha256, sha256Concat } from '../crypto/sha256.ts';
+import { keypairFromSeed, signEd25519, verifyZip215 } from '../crypto/ed25519.ts';
+import { bytesEqual } from '../consensus/block.ts';
+import type { Signer, SigVerifier } from '../consensus/types.ts';
+
+export interface SimKey {
+  readonly publicKey: Uint8Array;
+  readonly signer: Signer;
+}
+
+export function fakeKey(seed: number, index: number): SimKey {
+  const publicKey = sha256(encodeCanonical(['sim-fake-pk', seed, index]));
+  return { publicKey, signer: { sign: (m) => sha256Concat(publicKey, m) } };
+}
+
+export const fakeVerifier: SigVerifier = {
+  verify: (pk, m, sig) => bytesEqual(sha256Concat(pk, m), sig),
+};
+
+export function realKey(seed: number, index: number): SimKey {
+  const kp = keypairFromSeed(sha256(encodeCanonical(['sim-ed25519-seed', seed, index])));
+  return { publicKey: kp.publicKey, signer: { sign: (m) => signEd25519(m, kp.secretKey) } };
+}
+
+export const realVerifier: SigVerifier = { verify: verifyZip215 };
