@@ -12,7 +12,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./determinism.ts')).command,
   },
   genesis: { summary: 'write a genesis document and validator key files', load: async () => (await import('./genesis.ts')).command },
+  run: { summary: 'run one validator (recover, join gossip, serve the HTTP API)', load: async () => (await import('./run.ts')).command },
   ma: { summary: 'Memory Arithmetic engine tools: `ma apply FILE [--each]`', load: async () => (await import('./ma.ts')).command },
+  tx: { summary: 'sign one op, submit it to a node, wait for and print its receipt', load: async () => (await import('./tx.ts')).command },
+  flood: { summary: 'bounded load generator: signed txs at a target rate, commit TPS and latency', load: async () => (await import('./flood.ts')).command },
+  poll: { summary: 'watch height, state root, peers and syncing of one or more nodes', load: async () => (await import('./poll.ts')).command },
 };
 
 function help(): string {

@@ -1,0 +1,144 @@
+// NodeApi over a running NumchainNode: what the HTTP layer may ask, answered from committed,
+// fsynced state only.
+import { txFromJson, TxError } from '../chain/tx.ts';
+import { toHex } from '../crypto/sha256.ts';
+import type { RowTarget } from '../engine/types.ts';
+import type { BlockJson, HealthJson, NodeApi, ParamsJson, ReceiptJson, StateJson, SubmitResult } from '../rpc/api.ts';
+import { NODE_VERSION, type NumchainNode } from './node.ts';
+import { decodeRecord } from './records.ts';
+
+/** HTTP status for each admission refusal: malformed 400, invalid 422, conflict 409, slow down 429, full 503. */
+const STATUS: Record<string, number> = {
+  too_large: 413,
+  malformed: 400,
+  non_canonical: 400,
+  bad_domain: 400,
+  duplicate: 409,
+  replayed: 409,
+  busy: 429,
+  sender_rate: 429,
+  sender_queue_full: 429,
+  mempool_full: 503,
+  no_mempool: 503,
+};
+
+export function statusFor(code: string): number {
+  return STATUS[code] ?? 422;
+}
+
+export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi {
+  const g = node.genesis;
+  const maxTxs = g.chain.maxTxsPerBlock;
+  const maxTxBytes = g.chain.maxTxBytes;
+
+  const blockAt = async (height: number): Promise<BlockJson | null> => {
+    if (!Number.isSafeInteger(height) || height < 1 || height > node.log.syncedHeight) return null;
+    const { block, receipts } = decodeRecord(await node.log.read(height), maxTxs, maxTxBytes);
+    const h = block.header;
+    return {
+      height: h.height,
+      hash: toHex(block.hash),
+      parent: toHex(h.parentHash),
+      stateRoot: toHex(h.stateRoot),
+      txRoot: toHex(h.txRoot),
+      timestamp: h.timestamp,
+      round: h.round,
+      proposer: h.proposer,
+      epoch: h.epoch,
+      evidence: h.evidence.map((e) => ({ kind: e.kind, validator: e.validator, round: e.round })),
+      txids: receipts.map((r) => r.txid),
+      receipts: receipts as unknown as ReceiptJson[],
+    };
+  };
+
+  return {
+    submit(tx: unknown, clientKey: string): SubmitResult {
+      let bytes: Uint8Array;
+      if (tx instanceof Uint8Array) bytes = tx;
+      else {
+        try {
+          bytes = txFromJson(tx, node.app.limits).bytes;
+        } catch (e) {
+          if (!(e instanceof TxError)) throw e;
+          node.metrics.txRejected.labels(e.code).inc();
+          return { accepted: false, txid: null, code: e.code, field: e.field, message: e.message, status: statusFor(e.code) };
+        }
+      }
+      const r = node.admit(bytes, clientKey);
+      if (r.ok) return { accepted: true, txid: r.txid };
+      return { accepted: false, txid: r.txid, code: r.code, field: r.field, message: r.message, status: statusFor(r.code) };
+    },
+
+    health(): HealthJson {
+      return {
+        chainId: g.chainId,
+        nodeIndex: node.index,
+        height: node.height,
+        stateRoot: toHex(node.app.stateRoot),
+        lastBlockTime: node.latestBlockTime,
+        syncing: node.syncing,
+        peers: node.transport.connectedPeers().length,
+        validators: g.validators.length,
+        version: NODE_VERSION,
+        engineSha256,
+        round: node.core.currentRound,
+        mempool: node.mempool.size,
+        votingPower: [...node.core.currentPowers()],
+        slashingEvents: node.core.slashingLog.length,
+      };
+    },
+
+    params(): ParamsJson {
+      return { chainId: g.chainId, ma: g.ma, bound: node.engine.bound, txWindow: g.chain.txWindow, maxTxBytes, maxBatch: 1000 };
+    },
+
+    async block(height: number | 'latest'): Promise<BlockJson | null> {
+      return blockAt(height === 'latest' ? node.log.syncedHeight : height);
+    },
+
+    async waitBlock(height: number, timeoutMs: number): Promise<BlockJson | null> {
+      if (!Number.isSafeInteger(height) || height < 1) return null;
+      if (!(await node.waitForHeight(height, timeoutMs))) return null;
+      return blockAt(height);
+    },
+
+    receipt(txid: string): ReceiptJson | null {
+      return node.receipts.get(txid) as ReceiptJson | null;
+    },
+
+    async waitReceipt(txid: string, timeoutMs: number): Promise<ReceiptJson | null> {
+      return (await node.receipts.wait(txid, timeoutMs)) as ReceiptJson | null;
+    },
+
+    state(t: RowTarget): StateJson {
+      return node.app.withCommittedState((e) => {
+        const p = e.proof(t);
+        return {
+          height: node.app.height,
+          stateRoot: toHex(e.root()),
+          shard: p.shard,
+          layer: p.layer,
+          slot: p.slot,
+          index: p.index,
+          rows: p.rows,
+          values: Array.from(p.values),
+          path: p.path.map(toHex),
+        };
+      });
+    },
+
+    evidence(): unknown {
+      return {
+        votingPower: [...node.core.currentPowers()],
+        bonds: g.validators.map((v) => v.bond),
+        slashing: node.core.slashingLog,
+        pending: node.core.pendingEvidence().map((e) => ({ kind: e.kind, validator: e.validator, round: e.round })),
+      };
+    },
+
+    metricsText: () => node.metricsText(),
+    get metricsContentType() {
+      return node.metrics.contentType;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// Committed receipts by txid, bounded (oldest forgotten first), and the waiters of `?wait=` requests,
+// also bounded. Entries only ever arrive after their block was fsynced.
+import type { Receipt } from '../chain/receipts.ts';
+
+export class ReceiptIndex {
+  private readonly byTxid = new Map<string, Receipt>();
+  private readonly waiters = new Map<string, Set<(r: Receipt | null) => void>>();
+  private waiting = 0;
+  evicted = 0;
+  waitersRefused = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly maxWaiters: number,
+  ) {}
+
+  get size(): number {
+    return this.byTxid.size;
+  }
+
+  add(receipts: readonly Receipt[]): void {
+    for (const r of receipts) {
+      if (r.txid === null) continue;
+      this.byTxid.delete(r.txid);
+      this.byTxid.set(r.txid, r);
+      const ws = this.waiters.get(r.txid);
+      if (ws) {
+        this.waiters.delete(r.txid);
+        this.waiting -= ws.size;
+        for (const w of ws) w(r);
+      }
+    }
+    while (this.byTxid.size > this.max) {
+      this.byTxid.delete(this.byTxid.keys().next().value as string);
+      this.evicted++;
+    }
+  }
+
+  get(txid: string): Receipt | null {
+    return this.byTxid.get(txid) ?? null;
+  }
+
+  /** Resolves with the receipt once committed, or null after timeoutMs (or at once if too many wait). */
+  wait(txid: string, timeoutMs: number): Promise<Receipt | null> {
+    const have = this.get(txid);
+    if (have || timeoutMs <= 0) return Promise.resolve(have);
+    if (this.waiting >= this.maxWaiters) {
+      this.waitersRefused++;
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      let set = this.waiters.get(txid);
+      if (!set) this.waiters.set(txid, (set = new Set()));
+      const done = (r: Receipt | null) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const timer = setTimeout(() => {
+        if (set!.delete(done)) this.waiting--;
+        if (set!.size === 0) this.waiters.delete(txid);
+        resolve(null);
+      }, timeoutMs);
+      set.add(done);
+      this.waiting++;
+    });
+  }
+
+  /** Resolve every waiter with null (shutdown). */
+  close(): void {
+    for (const ws of this.waiters.values()) for (const w of ws) w(null);
+    this.waiters.clear();
+    this.waiting = 0;
+  }
+}
