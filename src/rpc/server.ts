@@ -1,0 +1,391 @@
+// The node's HTTP API: h3 routes over node:http that translate requests into NodeApi calls and back.
+// Every response is JSON except /metrics. Every refusal is counted by reason (stats.rejected, and
+// numchain_rpc_requests_rejected_total when a NodeMetrics is given), every series from 0.
+// No handler can take the process down: anything unexpected becomes a 500 JSON and a count.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { H3, toNodeHandler, type H3Event } from 'h3';
+import { decodeCanonical, CanonicalError } from '../codec/canonical.ts';
+import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
+import { MaError } from '../engine/types.ts';
+import type { NodeMetrics } from '../metrics/metrics.ts';
+import type { NodeApi, SubmitResult } from './api.ts';
+import { readBodyLimited } from './body.ts';
+import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
+
+export const RPC_REJECT_REASONS = [
+  'not_found',
+  'method_not_allowed',
+  'body_too_large',
+  'bad_request',
+  'unsupported_media_type',
+  'rate_limited',
+  'tx_rejected',
+  'internal_error',
+] as const;
+export type RpcRejectReason = (typeof RPC_REJECT_REASONS)[number];
+
+export interface RpcStats {
+  /** requests received (including refused ones) */
+  requests: number;
+  /** refused or failed requests by reason; every key present from the start */
+  readonly rejected: Record<RpcRejectReason, number>;
+  /** per-client rate buckets forgotten because more than maxClients were tracked */
+  clientsEvicted: number;
+}
+
+export interface RpcServerOptions {
+  /** listen address (default 127.0.0.1: the API is not meant to face the internet unprotected) */
+  readonly host?: string;
+  /** default 0 (a free port) */
+  readonly port?: number;
+  /** body limit for POST /tx (default 64 KiB) */
+  readonly maxTxBodyBytes?: number;
+  /** body limit for POST /txs (default 8 MiB) */
+  readonly maxBatchBodyBytes?: number;
+  /** requests per remote address (default 5,000/s, burst 10,000); null disables the limit */
+  readonly rate?: RateOptions | null;
+  /** remote addresses whose buckets are remembered (default 10,000) */
+  readonly maxClients?: number;
+  /** longest ?wait= honoured; longer values are clamped (default 30 s) */
+  readonly maxWaitMs?: number;
+  /** register numchain_rpc_requests_rejected_total{reason} on this registry (once per NodeMetrics) */
+  readonly metrics?: NodeMetrics;
+  /** add Access-Control-Allow-Origin: * and answer preflights, for browser clients on other origins */
+  readonly cors?: boolean;
+  /** clock for the rate limiter (default Date.now) */
+  readonly now?: () => number;
+}
+
+export const DEFAULT_RPC_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  maxTxBodyBytes: 64 * 1024,
+  maxBatchBodyBytes: 8 * 1024 * 1024,
+  rate: Object.freeze({ perSecond: 5_000, burst: 10_000 }),
+  maxClients: 10_000,
+  maxWaitMs: DEFAULT_MAX_WAIT_MS,
+});
+
+export interface RpcServer {
+  /** http://host:port (no trailing slash) */
+  readonly url: string;
+  readonly port: number;
+  readonly stats: RpcStats;
+  /** Stop listening and drop open connections (including pending long-polls). */
+  close(): Promise<void>;
+}
+
+type Method = 'GET' | 'POST';
+type Handler = (event: H3Event) => unknown | Promise<unknown>;
+
+/** A refusal carried out of a handler: status, machine-readable code, field, counting reason. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly reason: RpcRejectReason,
+    readonly body: Record<string, unknown>,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {}
+}
+
+function refuse(status: number, reason: RpcRejectReason, code: string, field: string, message: string, headers?: Record<string, string>): Refusal {
+  return new Refusal(status, reason, { code, field, message }, headers);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function mediaType(event: H3Event): string {
+  const ct = event.req.headers.get('content-type');
+  return ct === null ? '' : ct.split(';')[0]!.trim().toLowerCase();
+}
+
+/** JSON also under the types curl and HTML forms send by default, so `curl -d @tx.json` works. */
+const JSON_TYPES = ['', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'];
+
+function parseJson(bytes: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw refuse(400, 'bad_request', 'bad_json', 'body', 'request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw refuse(400, 'bad_request', 'bad_json', 'body', `request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function parseIndex(raw: string | undefined, field: string): number {
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) throw refuse(400, 'bad_request', `bad_${field}`, field, `${field} must be a non-negative integer`);
+  return Number(raw);
+}
+
+function submitStatus(r: SubmitResult): number {
+  if (r.accepted) return 202;
+  return Number.isInteger(r.status) && r.status >= 400 && r.status <= 599 ? r.status : 400;
+}
+
+function retryHeaders(status: number): Record<string, string> {
+  return status === 429 || status === 503 ? { 'retry-after': '1' } : {};
+}
+
+export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}): Promise<RpcServer> {
+  const o = { ...DEFAULT_RPC_OPTIONS, ...opts };
+  for (const k of ['maxTxBodyBytes', 'maxBatchBodyBytes', 'maxClients', 'maxWaitMs'] as const) {
+    if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new RangeError(`${k} must be an integer ≥ 1`);
+  }
+  if (o.rate !== null) checkRateOptions(o.rate, 'rate');
+  const now = o.now ?? Date.now;
+  const rejected = Object.fromEntries(RPC_REJECT_REASONS.map((r) => [r, 0])) as Record<RpcRejectReason, number>;
+  const stats: RpcStats = { requests: 0, rejected, clientsEvicted: 0 };
+  const buckets = o.rate === null ? null : new KeyedBuckets(o.rate, o.maxClients);
+  const perSecond = o.rate === null ? 0 : o.rate.perSecond;
+  opts.metrics?.mirrorCounter('rpc_requests_rejected_total', 'HTTP API requests refused or failed, by reason.', 'reason', RPC_REJECT_REASONS, () => rejected);
+
+  const clientKey = (event: H3Event): string => event.runtime?.node?.req.socket.remoteAddress ?? event.req.headers.get('x-forwarded-for') ?? 'unknown';
+
+  const send = (event: H3Event, status: number, body: unknown, headers?: Readonly<Record<string, string>>): unknown => {
+    event.res.status = status;
+    if (headers) for (const [k, v] of Object.entries(headers)) event.res.headers.set(k, v);
+    return body;
+  };
+
+  const fail = (event: H3Event, r: Refusal): unknown => {
+    rejected[r.reason]++;
+    return send(event, r.status, r.body, r.headers);
+  };
+
+  const waitParam = (event: H3Event): number => {
+    const raw = event.url.searchParams.get('wait');
+    if (raw === null || raw === '') return 0;
+    if (!/^\d{1,12}$/.test(raw)) throw refuse(400, 'bad_request', 'bad_wait', 'wait', 'wait must be a number of milliseconds ≥ 0');
+    return Math.min(Number(raw), o.maxWaitMs);
+  };
+
+  const readBody = async (event: H3Event, limit: number): Promise<Uint8Array> => {
+    const r = await readBodyLimited(event, limit);
+    if (r.ok) return r.bytes;
+    if (r.reason === 'too_large') {
+      // Close the connection: the rest of the oversize body is never read.
+      throw refuse(413, 'body_too_large', 'body_too_large', 'body', `request body exceeds ${limit} bytes`, { connection: 'close' });
+    }
+    throw refuse(400, 'bad_request', 'aborted', 'body', 'request body was not received completely');
+  };
+
+  const submitOne = (tx: unknown, key: string): SubmitResult => {
+    try {
+      return api.submit(tx, key);
+    } catch (e) {
+      rejected.internal_error++;
+      return { accepted: false, txid: null, code: 'internal_error', field: '', message: `submit failed: ${(e as Error).message}`, status: 500 };
+    }
+  };
+
+  // ---------------------------------------------------------------- handlers
+
+  const postTx: Handler = async (event) => {
+    const wait = waitParam(event);
+    const type = mediaType(event);
+    let tx: unknown;
+    if (BINARY_TYPES.includes(type)) {
+      tx = await readBody(event, o.maxTxBodyBytes);
+    } else if (JSON_TYPES.includes(type)) {
+      tx = parseJson(await readBody(event, o.maxTxBodyBytes));
+      if (typeof tx !== 'object' || tx === null || Array.isArray(tx)) throw refuse(400, 'bad_request', 'malformed', 'tx', 'the body must be a transaction JSON object');
+    } else {
+      throw refuse(415, 'unsupported_media_type', 'unsupported_media_type', 'content-type', `content type must be application/json or ${BINARY_TYPES.join(', ')}`);
+    }
+    const r = submitOne(tx, clientKey(event));
+    if (!r.accepted) {
+      const status = submitStatus(r);
+      if (r.code !== 'internal_error') rejected.tx_rejected++;
+      return send(event, status, { accepted: false, code: r.code, field: r.field, message: r.message, txid: r.txid }, retryHeaders(status));
+    }
+    if (wait > 0) {
+      const receipt = await api.waitReceipt(r.txid, wait);
+      if (receipt !== null) return send(event, 200, receipt);
+      return send(event, 202, { accepted: true, txid: r.txid, committed: false });
+    }
+    return send(event, 202, { accepted: true, txid: r.txid });
+  };
+
+  const postTxs: Handler = async (event) => {
+    const type = mediaType(event);
+    const maxBatch = api.params().maxBatch;
+    let txs: readonly unknown[];
+    if (BINARY_TYPES.includes(type)) {
+      const bytes = await readBody(event, o.maxBatchBodyBytes);
+      let v: unknown;
+      try {
+        v = decodeCanonical(bytes, o.maxBatchBodyBytes);
+      } catch (e) {
+        if (e instanceof CanonicalError || e instanceof RangeError) throw refuse(400, 'bad_request', 'malformed', 'txs', `batch is not canonical msgpack: ${(e as Error).message}`);
+        throw e;
+      }
+      if (!Array.isArray(v)) throw refuse(400, 'bad_request', 'malformed', 'txs', 'a binary batch must be a msgpack array of transaction bytes');
+      v.forEach((x, i) => {
+        if (!(x instanceof Uint8Array)) throw refuse(400, 'bad_request', 'malformed', `txs[${i}]`, `txs[${i}] must be transaction bytes`);
+      });
+      txs = v;
+    } else if (JSON_TYPES.includes(type)) {
+      const j = parseJson(await readBody(event, o.maxBatchBodyBytes));
+      const list = typeof j === 'object' && j !== null && !Array.isArray(j) ? (j as { txs?: unknown }).txs : undefined;
+      if (!Array.isArray(list)) throw refuse(400, 'bad_request', 'malformed', 'txs', 'the body must be {"txs": [transaction objects]}');
+      list.forEach((x, i) => {
+        if (typeof x !== 'object' || x === null || Array.isArray(x)) throw refuse(400, 'bad_request', 'malformed', `txs[${i}]`, `txs[${i}] must be a transaction JSON object`);
+      });
+      txs = list;
+    } else {
+      throw refuse(415, 'unsupported_media_type', 'unsupported_media_type', 'content-type', `content type must be application/json or ${BINARY_TYPES.join(', ')}`);
+    }
+    if (txs.length > maxBatch) throw refuse(413, 'body_too_large', 'too_many_txs', 'txs', `a batch holds at most ${maxBatch} transactions, got ${txs.length}`);
+    const key = clientKey(event);
+    const results: BatchItemJson[] = [];
+    let accepted = 0;
+    for (const tx of txs) {
+      const r = submitOne(tx, key);
+      if (r.accepted) {
+        accepted++;
+        results.push({ accepted: true, txid: r.txid });
+      } else {
+        results.push({ accepted: false, txid: r.txid, code: r.code, field: r.field, message: r.message, status: submitStatus(r) });
+      }
+    }
+    const out: BatchResultJson = { results, accepted, rejected: txs.length - accepted };
+    return send(event, 200, out);
+  };
+
+  const getBlock: Handler = async (event) => {
+    const raw = event.context.params?.height;
+    if (raw === 'latest') {
+      const b = await api.block('latest');
+      if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', 'no block committed yet');
+      return b;
+    }
+    const height = parseIndex(raw, 'height');
+    const wait = waitParam(event);
+    const b = (await api.block(height)) ?? (wait > 0 ? await api.waitBlock(height, wait) : null);
+    if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', `block ${height} is not committed${wait > 0 ? ` (waited ${wait} ms)` : ''}`);
+    return b;
+  };
+
+  const getReceipt: Handler = async (event) => {
+    const txid = event.context.params?.txid ?? '';
+    if (!TXID_RE.test(txid)) throw refuse(400, 'bad_request', 'bad_txid', 'txid', 'txid must be 64 lowercase hex characters');
+    const wait = waitParam(event);
+    const r = api.receipt(txid) ?? (wait > 0 ? await api.waitReceipt(txid, wait) : null);
+    if (r === null) throw refuse(404, 'not_found', 'not_found', 'txid', `no committed receipt for ${txid}${wait > 0 ? ` (waited ${wait} ms)` : ''}`);
+    return r;
+  };
+
+  const getState: Handler = (event) => {
+    const p = event.context.params ?? {};
+    const ma = api.params().ma;
+    const target = { shard: parseIndex(p.shard, 'shard'), layer: parseIndex(p.layer, 'layer'), slot: parseIndex(p.slot, 'slot') };
+    const dims = { shard: ma.shards, layer: ma.layers, slot: ma.slots } as const;
+    for (const f of ['shard', 'layer', 'slot'] as const) {
+      if (target[f] >= dims[f]) throw refuse(400, 'bad_request', `bad_${f}`, f, `${f} must be in [0, ${dims[f] - 1}]`);
+    }
+    try {
+      return api.state(target);
+    } catch (e) {
+      if (e instanceof MaError) throw refuse(400, 'bad_request', e.code, e.field, e.message);
+      throw e;
+    }
+  };
+
+  const getMetrics: Handler = async (event) => {
+    const text = await api.metricsText();
+    return send(event, 200, text, { 'content-type': api.metricsContentType });
+  };
+
+  const routes: Record<string, Partial<Record<Method, Handler>>> = {
+    '/tx': { POST: postTx },
+    '/txs': { POST: postTxs },
+    '/health': { GET: () => api.health() },
+    '/params': { GET: () => api.params() },
+    '/block/:height': { GET: getBlock },
+    '/receipt/:txid': { GET: getReceipt },
+    '/state/:shard/:layer/:slot': { GET: getState },
+    '/evidence': { GET: () => api.evidence() },
+    '/metrics': { GET: getMetrics },
+  };
+
+  const app = new H3({
+    // h3 refuses some requests itself (e.g. a malformed URL) before any route runs; give those the
+    // same JSON shape and count them too.
+    onError(error, event) {
+      stats.requests++;
+      const status = Number.isInteger(error.status) && error.status >= 400 && error.status <= 599 ? error.status : 500;
+      const reason: RpcRejectReason = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : status === 413 ? 'body_too_large' : status < 500 ? 'bad_request' : 'internal_error';
+      rejected[reason]++;
+      const code = status === 400 ? 'bad_request' : reason;
+      return new Response(JSON.stringify({ code, field: '', message: error.message || `HTTP ${status}` }), { status, headers: { 'content-type': 'application/json;charset=UTF-8' } });
+    },
+  });
+  // Rate limit before routing, so unknown paths cost a token too.
+  app.use((event) => {
+    stats.requests++;
+    if (o.cors) event.res.headers.set('access-control-allow-origin', '*');
+    if (buckets === null) return;
+    const t = now();
+    const bucket = buckets.bucket(clientKey(event), t);
+    stats.clientsEvicted = buckets.evicted;
+    if (!bucket.take(t)) {
+      // Whole seconds until one token is back (Retry-After cannot say less than 1).
+      const retry = perSecond > 0 ? Math.max(1, Math.ceil(1 / perSecond)) : 60;
+      return fail(event, refuse(429, 'rate_limited', 'rate_limited', '', 'too many requests from this address', { 'retry-after': String(retry) }));
+    }
+  });
+  for (const [path, methods] of Object.entries(routes)) {
+    const allow = Object.keys(methods).join(', ');
+    app.all(path, async (event) => {
+      const method = event.req.method.toUpperCase();
+      if (o.cors && method === 'OPTIONS') {
+        return send(event, 204, null, { 'access-control-allow-methods': allow, 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
+      }
+      const h = methods[method as Method];
+      if (!h) return fail(event, refuse(405, 'method_not_allowed', 'method_not_allowed', 'method', `${method} is not allowed on ${path}; use ${allow}`, { allow }));
+      try {
+        return await h(event);
+      } catch (e) {
+        if (e instanceof Refusal) return fail(event, e);
+        return fail(event, refuse(500, 'internal_error', 'internal_error', '', `internal error: ${(e as Error)?.message ?? String(e)}`));
+      }
+    });
+  }
+  app.all('/**', (event) => fail(event, refuse(404, 'not_found', 'not_found', 'path', `no route for ${event.req.method} ${event.url.pathname}`)));
+
+  const server: Server = createServer(toNodeHandler(app));
+  // Long-polls may take maxWaitMs; leave room beyond it before Node gives up on a request.
+  server.requestTimeout = o.maxWaitMs + 30_000;
+  server.on('clientError', (_err, socket) => {
+    rejected.bad_request++;
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    stats,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
