@@ -12,6 +12,7 @@ import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
 import { sha256, toHex } from '../crypto/sha256.ts';
 import { Mempool, type MempoolRejection } from './mempool.ts';
+import { FifoMap } from '../util/fifo-map.ts';
 import type { Receipt } from './receipts.ts';
 import { ReplayIndex, checkWindow, type ReplayRejection } from './replay.ts';
 import type { ChainSnapshot } from './snapshot.ts';
@@ -121,8 +122,8 @@ export class ChainApp implements ConsensusApp {
   private readonly blocks = new Map<string, PendingBlock>();
   /** LRU by Map order */
   private readonly execs = new Map<string, Execution>();
-  /** LRU of SHA-256(wire bytes) hex whose signature passed ZIP-215 */
-  private readonly verified = new Map<string, true>();
+  /** SHA-256(wire bytes) hex whose signature passed ZIP-215, oldest forgotten first */
+  private readonly verified: FifoMap<string, true>;
   /** which checkpoint the engine's live state equals (null: unknown, restore before use) */
   private engineAt: EngineCheckpoint | null;
   private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, admitted: 0 };
@@ -143,6 +144,7 @@ export class ChainApp implements ConsensusApp {
     this.maxPendingBlocks = opts.maxPendingBlocks ?? 64;
     this.maxExecutions = opts.maxExecutions ?? 32;
     this.verifiedCacheSize = opts.verifiedCacheSize ?? 50_000;
+    this.verified = new FifoMap(this.verifiedCacheSize);
     // Every block applies at most maxTxsPerBlock txids, each remembered for at most W + 1 heights.
     this.replay = new ReplayIndex({ window: c.txWindow, maxEntries: (c.txWindow + 1) * c.maxTxsPerBlock });
     const snap = this.engine.exportSnapshot();
@@ -387,9 +389,7 @@ export class ChainApp implements ConsensusApp {
   }
 
   private rememberVerified(key: string): void {
-    this.verified.delete(key);
     this.verified.set(key, true);
-    if (this.verified.size > this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
   }
 
   // ------------------------------------------------------------------ snapshots

@@ -2,6 +2,7 @@
 // facts it needs (txid, sender, validUntil); decoding and signature checks happen before add()
 // (see ChainApp.admit). Everything is bounded and every refusal is counted by reason.
 import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
+import { FifoMap } from '../util/fifo-map.ts';
 
 export interface PoolTx {
   readonly txidHex: string;
@@ -62,8 +63,8 @@ export class Mempool {
   private readonly queues = new Map<string, PoolTx[]>();
   /** txid hex → queued tx */
   private readonly byTxid = new Map<string, PoolTx>();
-  /** LRU set of txids seen (Map insertion order = recency) */
-  private readonly seen = new Map<string, true>();
+  /** txids seen, oldest forgotten first */
+  private readonly seen: FifoMap<string, true>;
   private readonly rates: KeyedBuckets;
   private totalBytes = 0;
 
@@ -76,6 +77,7 @@ export class Mempool {
     checkRateOptions(o.senderRate, 'senderRate');
     this.opts = Object.freeze(o);
     this.rates = new KeyedBuckets(o.senderRate, o.maxTrackedSenders);
+    this.seen = new FifoMap(o.seenCacheSize);
     const counts = { accepted: 0, removed_committed: 0, dropped_expired: 0, seen_evicted: 0 } as MempoolCounts;
     for (const r of MEMPOOL_REJECTIONS) counts[r] = 0;
     this.counts = counts;
@@ -105,7 +107,7 @@ export class Mempool {
   /** Forget every remembered txid (queued ones stay queued). Used after restarts and in tests. */
   clearSeen(): void {
     this.seen.clear();
-    for (const id of this.byTxid.keys()) this.seen.set(id, true);
+    for (const id of this.byTxid.keys()) this.touchSeen(id);
   }
 
   private reject(reason: MempoolRejection): MempoolVerdict {
@@ -119,10 +121,7 @@ export class Mempool {
    */
   add(tx: PoolTx, now: number, height: number): MempoolVerdict {
     if (tx.bytes.length > this.opts.maxTxBytes) return this.reject('too_large');
-    if (this.seen.has(tx.txidHex)) {
-      this.touchSeen(tx.txidHex);
-      return this.reject('duplicate');
-    }
+    if (this.seen.has(tx.txidHex)) return this.reject('duplicate');
     if (tx.validUntil < height) return this.reject('expired');
     if (tx.validUntil > height + this.opts.txWindow) return this.reject('too_far_ahead');
     if (this.byTxid.size >= this.opts.maxTxs || this.totalBytes + tx.bytes.length > this.opts.maxBytes) return this.reject('mempool_full');
@@ -140,13 +139,8 @@ export class Mempool {
   }
 
   private touchSeen(id: string): void {
-    this.seen.delete(id);
     this.seen.set(id, true);
-    while (this.seen.size > this.opts.seenCacheSize) {
-      const oldest = this.seen.keys().next().value as string;
-      this.seen.delete(oldest);
-      this.counts.seen_evicted++;
-    }
+    this.counts.seen_evicted = this.seen.evicted;
   }
 
   /**

@@ -35,6 +35,7 @@ export class NodeMetrics {
   readonly submitToCommitSeconds: Histogram;
   readonly fsyncSeconds: Histogram;
   readonly snapshotSeconds: Histogram;
+  readonly persistSeconds: Histogram<'what'>;
   readonly rounds: Gauge;
   readonly roundTimeouts: Counter;
   readonly tcsFormed: Counter;
@@ -79,6 +80,8 @@ export class NodeMetrics {
     this.submitToCommitSeconds = hist('tx_submit_to_commit_seconds', 'From RPC admission to the committed receipt, per transaction.', LATENCY_BUCKETS);
     this.fsyncSeconds = hist('store_fsync_seconds', 'Block log fsync latency.', FAST_BUCKETS.concat([0.25, 0.5, 1]));
     this.snapshotSeconds = hist('store_snapshot_seconds', 'Time to write one snapshot.', LATENCY_BUCKETS);
+    this.persistSeconds = new Histogram({ name: p + 'consensus_persist_seconds', help: 'Time to make consensus state durable before acting on it (safety state, uncommitted blocks).', labelNames: ['what'] as const, buckets: FAST_BUCKETS.concat([0.25, 0.5, 1]), registers });
+    for (const w of ['safety', 'block']) this.persistSeconds.zero({ what: w });
     this.rounds = gauge('consensus_rounds', 'Current consensus round.');
     this.roundTimeouts = counter('consensus_round_timeouts_total', 'Local round timeouts.');
     this.tcsFormed = counter('consensus_timeout_certificates_total', 'Timeout certificates formed.');

@@ -33,7 +33,7 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
 
   const blockAt = async (height: number): Promise<BlockJson | null> => {
     if (!Number.isSafeInteger(height) || height < 1 || height > node.log.syncedHeight) return null;
-    const { block, receipts } = decodeRecord(await node.log.read(height), maxTxs, maxTxBytes);
+    const { block, receipts } = node.recent.get(height) ?? decodeRecord(await node.log.read(height), maxTxs, maxTxBytes);
     const h = block.header;
     return {
       height: h.height,

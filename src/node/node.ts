@@ -31,6 +31,7 @@ import { PendingBlockStore } from './pending-blocks.ts';
 import { decodeRecord, makeRecord, type BlockRecord } from './records.ts';
 import { ReceiptIndex } from './receipt-index.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { FifoMap } from '../util/fifo-map.ts';
 
 export const NODE_VERSION = '0.1.0';
 
@@ -88,9 +89,12 @@ export class NumchainNode {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
-  private readonly admittedAt = new Map<string, number>();
+  /** admission time of recent txids, for the submit-to-commit histogram */
+  private readonly admittedAt = new FifoMap<string, number>(500_000);
   private readonly blockWaiters = new Map<number, Set<() => void>>();
   private lastBlockTime: number | null = null;
+  /** recently committed blocks with their receipts, so RPC readers need not re-read the log */
+  readonly recent = new FifoMap<number, { readonly block: Block; readonly receipts: readonly Receipt[] }>(256);
   private lastSnapshotHeight: number;
   private fatal: Error | null = null;
 
@@ -290,7 +294,6 @@ export class NumchainNode {
     const r = this.app.admit(bytes, clientKey, this.now(), this.core.committedHeight);
     if (r.ok) {
       this.metrics.txAccepted.inc();
-      if (this.admittedAt.size >= 500_000) this.admittedAt.delete(this.admittedAt.keys().next().value as string);
       this.admittedAt.set(r.txid, performance.now());
       if (this.genesis.validators.length > 1) this.transport.broadcast(MsgType.TXGOSSIP, bytes);
     } else this.metrics.txRejected.labels(r.code).inc();
@@ -350,14 +353,23 @@ export class NumchainNode {
 
   private async perform(actions: Action[]): Promise<void> {
     const commits: { block: Block; qc: QC; result: CommitResult }[] = [];
-    for (const a of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
       switch (a.type) {
-        case 'persist':
+        case 'persist': {
+          // Safety states only grow; when the next action persists a newer one, this one is moot.
+          if (actions[i + 1]?.type === 'persist') break;
+          const t = performance.now();
           await this.safety.save(encodeSafety(a.safety));
+          this.metrics.persistSeconds.labels('safety').observe((performance.now() - t) / 1000);
           break;
-        case 'persistBlock':
+        }
+        case 'persistBlock': {
+          const t = performance.now();
           await this.pending.put(a.block);
+          this.metrics.persistSeconds.labels('block').observe((performance.now() - t) / 1000);
           break;
+        }
         case 'send':
           if (a.to === 'all') this.transport.broadcast(KIND_TO_NET[a.kind], a.bytes);
           else if (a.to !== this.index) this.transport.send(a.to, KIND_TO_NET[a.kind], a.bytes);
@@ -401,6 +413,7 @@ export class NumchainNode {
     for (const c of commits) {
       const h = c.block.header.height;
       this.receipts.add(c.result.receipts);
+      this.recent.set(h, { block: c.block, receipts: c.result.receipts });
       this.observeCommitted(c.result.receipts, nowPerf);
       this.metrics.blockTxs.observe(c.block.txs.length);
       this.metrics.txCommitted.inc(c.block.txs.length);

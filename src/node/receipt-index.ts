@@ -1,18 +1,24 @@
 // Committed receipts by txid, bounded (oldest forgotten first), and the waiters of `?wait=` requests,
 // also bounded. Entries only ever arrive after their block was fsynced.
 import type { Receipt } from '../chain/receipts.ts';
+import { FifoMap } from '../util/fifo-map.ts';
 
 export class ReceiptIndex {
-  private readonly byTxid = new Map<string, Receipt>();
+  private readonly byTxid: FifoMap<string, Receipt>;
   private readonly waiters = new Map<string, Set<(r: Receipt | null) => void>>();
   private waiting = 0;
-  evicted = 0;
   waitersRefused = 0;
 
   constructor(
-    private readonly max: number,
+    max: number,
     private readonly maxWaiters: number,
-  ) {}
+  ) {
+    this.byTxid = new FifoMap(max);
+  }
+
+  get evicted(): number {
+    return this.byTxid.evicted;
+  }
 
   get size(): number {
     return this.byTxid.size;
@@ -21,7 +27,6 @@ export class ReceiptIndex {
   add(receipts: readonly Receipt[]): void {
     for (const r of receipts) {
       if (r.txid === null) continue;
-      this.byTxid.delete(r.txid);
       this.byTxid.set(r.txid, r);
       const ws = this.waiters.get(r.txid);
       if (ws) {
@@ -29,10 +34,6 @@ export class ReceiptIndex {
         this.waiting -= ws.size;
         for (const w of ws) w(r);
       }
-    }
-    while (this.byTxid.size > this.max) {
-      this.byTxid.delete(this.byTxid.keys().next().value as string);
-      this.evicted++;
     }
   }
 

@@ -1,0 +1,40 @@
+// FifoMap: bounded, forgets oldest insertions first, updates keep age, deletes free nothing early.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FifoMap } from '../../src/util/fifo-map.ts';
+
+test('keeps at most capacity entries and forgets the oldest first', () => {
+  const m = new FifoMap<string, number>(3);
+  for (const [i, k] of ['a', 'b', 'c', 'd'].entries()) m.set(k, i);
+  assert.is(m.size, 3);
+  assert.not.ok(m.has('a'));
+  assert.equal([...m.keys()].sort(), ['b', 'c', 'd']);
+  assert.is(m.evicted, 1);
+});
+
+test('updating a key keeps its age and its slot', () => {
+  const m = new FifoMap<string, number>(2);
+  m.set('a', 1);
+  m.set('b', 2);
+  m.set('a', 3);
+  assert.is(m.get('a'), 3);
+  m.set('c', 4); // evicts the oldest insertion, a
+  assert.not.ok(m.has('a'));
+  assert.ok(m.has('b') && m.has('c'));
+});
+
+test('a deleted then re-added key is not evicted by its old slot', () => {
+  const m = new FifoMap<string, number>(3);
+  m.set('a', 1);
+  m.set('b', 2);
+  m.delete('a');
+  m.set('c', 3);
+  m.set('a', 4); // new slot for a
+  m.set('d', 5); // wraps onto a's old slot: must not remove the new a
+  assert.is(m.get('a'), 4);
+  assert.ok(m.size <= 3);
+  for (let i = 0; i < 1000; i++) m.set(`k${i}`, i);
+  assert.is(m.size, 3);
+});
+
+test.run();
