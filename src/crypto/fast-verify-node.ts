@@ -3,7 +3,7 @@
 // Both libsodium and OpenSSL check the cofactorless equation with a canonical S, which implies
 // ZIP-215's cofactored check, so their "valid" is always ZIP-215-valid (test/crypto checks this on
 // the speccheck edge cases). Their "invalid" is never trusted.
-import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { FastVerifier } from './ed25519.ts';
 
 // DER SubjectPublicKeyInfo prefix for a raw 32-byte Ed25519 key (RFC 8410).
@@ -65,4 +65,10 @@ export async function loadFastVerifier(): Promise<FastVerifier | null> {
   } catch {
     return null;
   }
+}
+
+/** node:crypto SHA-256 returning a plain Uint8Array, for useSha256() in src/crypto/sha256.ts. */
+export function nodeSha256(bytes: Uint8Array): Uint8Array {
+  const d = createHash('sha256').update(bytes).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }

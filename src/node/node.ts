@@ -14,8 +14,8 @@ import { decodeMessage, encodeMessage, type MessageType } from '../consensus/mes
 import { decodeSafety, encodeSafety } from '../consensus/safety.ts';
 import type { Block, QC, SigVerifier, Validator } from '../consensus/types.ts';
 import { Verifier, signEd25519 } from '../crypto/ed25519.ts';
-import { loadFastVerifier } from '../crypto/fast-verify-node.ts';
-import { bytesEqual, fromHex, toHex } from '../crypto/sha256.ts';
+import { loadFastVerifier, nodeSha256 } from '../crypto/fast-verify-node.ts';
+import { bytesEqual, fromHex, toHex, useSha256 } from '../crypto/sha256.ts';
 import type { MaEngine } from '../engine/engine.ts';
 import { engineSha256Hex, loadEngine } from '../engine/node-loader.ts';
 import { NodeMetrics } from '../metrics/metrics.ts';
@@ -134,6 +134,7 @@ export class NumchainNode {
   static async open(opts: NodeOptions): Promise<NumchainNode> {
     const log = opts.logger;
     const now = opts.now ?? Date.now;
+    useSha256(nodeSha256);
     const genesis = readGenesis(opts.genesisPath);
     const engineHash = engineSha256Hex();
     if (engineHash !== genesis.engine.sha256) {
