@@ -8,6 +8,7 @@ import type { ConsensusApp, ExecResult } from '../consensus/app.ts';
 import { AppError } from '../consensus/app.ts';
 import type { EngineCheckpoint, MaEngine } from '../engine/engine.ts';
 import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
+import { rowLeafHash } from '../engine/proof.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
 import { sha256, toHex } from '../crypto/sha256.ts';
@@ -509,6 +510,8 @@ export class ChainApp implements ConsensusApp {
       throw e;
     }
     const row = this.engine.rowIndex(op);
-    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(this.engine.leafHash(row)) }, txidHex: id, validUntil: tx.body.validUntil };
+    // The leaf from the row itself: engine.leafHash() would also rehash the path to the root, which
+    // is wasted work for every transaction but the last.
+    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(rowLeafHash(this.engine.readRow(op))) }, txidHex: id, validUntil: tx.body.validUntil };
   }
 }

@@ -1,6 +1,6 @@
-// Light-client check of one row against a state root (RFC 6962 inclusion proof), portable: it uses
-// @noble/hashes so it runs in browsers as well as Node.
-import { sha256 } from '@noble/hashes/sha2.js';
+// Light-client check of one row against a state root (RFC 6962 inclusion proof), portable: SHA-256
+// comes from src/crypto/sha256.ts (noble in browsers, node:crypto when the Node host swapped it in).
+import { sha256 } from '../crypto/sha256.ts';
 import type { RowProof } from './types.ts';
 
 /** SHA-256(0x00 ‖ row as D little-endian int32) — the leaf hash of a row. */
