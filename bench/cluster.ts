@@ -1,0 +1,170 @@
+// Localnet throughput and latency against the verification bound, measured in the same run.
+//   bound = 2 cores × one core's Ed25519 verifications/s (fastest verifier here) ÷ 4 validators
+// (every validator verifies every transaction, and four validators share the machine's 2 cores).
+// Cases: 4 validators flooded at a few rates; 7 validators at one rate; time from killing the
+// leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
+// Bounded: about 3–4 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
+// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<bound>"), BENCH_CLUSTER_KILLS (3).
+// Run: node --import tsx bench/cluster.ts
+import { cpus } from 'node:os';
+import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
+import { loadFastVerifier } from '../src/crypto/fast-verify-node.ts';
+import { stallEvidence } from '../src/cli/cluster/checks.ts';
+import { startFlood } from '../src/cli/cluster/flood-proc.ts';
+import { Localnet } from '../src/cli/cluster/localnet.ts';
+import type { FloodSummary } from '../src/cli/flood.ts';
+import { jsonLine, sig, table, verdicts, type Target } from './lib/report.ts';
+
+const FLOOD_S = Number(process.env.BENCH_CLUSTER_S ?? 15);
+const KILLS = Number(process.env.BENCH_CLUSTER_KILLS ?? 3);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function verifyRate(): Promise<{ name: string; perCore: number }> {
+  const v = await loadFastVerifier();
+  if (!v) throw new Error('no fast verifier available');
+  const kp = keypairFromSeed(new Uint8Array(32).fill(7));
+  const msgs = Array.from({ length: 64 }, (_, i) => new TextEncoder().encode(`numchain bench message ${i}`));
+  const sigs = msgs.map((m) => signEd25519(m, kp.secretKey));
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 1500) {
+    for (let i = 0; i < msgs.length; i++) if (v.verify(kp.publicKey, msgs[i]!, sigs[i]!)) n++;
+  }
+  return { name: v.name, perCore: n / ((performance.now() - t0) / 1000) };
+}
+
+interface FloodCase {
+  nodes: number;
+  rate: number;
+  summary: FloodSummary | null;
+  error: string;
+  heights: number[];
+  stall: unknown;
+}
+
+async function floodCase(nodes: number, rates: readonly number[]): Promise<FloodCase[]> {
+  const net = await Localnet.create({ nodes, blockIntervalMs: 50, timeoutBaseMs: 1000, maxTxsPerBlock: 2000 });
+  const out: FloodCase[] = [];
+  try {
+    net.startAll();
+    await net.waitFor({ minHeight: 2, timeoutMs: 90_000 });
+    for (const rate of rates) {
+      process.stderr.write(`  ${nodes} validators, flood ${rate} tx/s for ${FLOOD_S} s...\n`);
+      const f = startFlood({ rpcUrls: net.rpcUrls, rate, durationS: FLOOD_S, senders: 64, drainS: 10, logPath: `${net.dir}/flood.log` });
+      const r = await f.done;
+      const hs = (await net.healthAll()).map((h) => h?.height ?? -1);
+      const s = r.summary;
+      // Evidence when the cluster fell behind: consensus rounds, timeouts, mempool per node.
+      const stalled = !s || s.committedTps < rate * 0.5 || s.latencyMs.p99 > 2000;
+      out.push({ nodes, rate, summary: s, error: r.error, heights: hs, stall: stalled ? await stallEvidence(net.clients) : null });
+      await sleep(2000);
+    }
+  } finally {
+    await net.close(2000);
+  }
+  return out;
+}
+
+async function leaderKill(): Promise<number[]> {
+  const net = await Localnet.create({ nodes: 4, blockIntervalMs: 50, timeoutBaseMs: 1000 });
+  const times: number[] = [];
+  try {
+    net.startAll();
+    await net.waitFor({ minHeight: 2, timeoutMs: 90_000 });
+    for (let k = 0; k < KILLS; k++) {
+      const blocks = await Promise.all(net.clients.map((c) => c.block('latest').catch(() => null)));
+      const latest = blocks.reduce((a, b) => (b && (!a || b.height > a.height) ? b : a), null);
+      if (!latest) throw new Error('no latest block');
+      const victim = latest.proposer as number;
+      const others = [...Array(net.size).keys()].filter((i) => i !== victim);
+      // Kill right after it proposed: its next turn as leader decides how long the gap is, so
+      // measure until the survivors have committed past the height where the gap was.
+      const base = Math.max(...(await net.healthAll()).map((h) => h?.height ?? 0));
+      const t0 = performance.now();
+      await net.kill(victim, 'SIGKILL');
+      // Biggest gap between consecutive commits on a survivor over the next few seconds.
+      let last = base;
+      let lastAt = t0;
+      let worst = 0;
+      while (performance.now() - t0 < 6000) {
+        const h = (await net.health(others[0]!))?.height ?? last;
+        const now = performance.now();
+        if (h > last) {
+          worst = Math.max(worst, now - lastAt);
+          last = h;
+          lastAt = now;
+        }
+        await sleep(10);
+      }
+      worst = Math.max(worst, performance.now() - lastAt);
+      times.push(worst);
+      process.stderr.write(`  kill #${k + 1}: validator ${victim}; longest commit gap on validator ${others[0]} in 6 s: ${worst.toFixed(0)} ms\n`);
+      net.start(victim);
+      const top = Math.max(...(await net.healthAll()).map((h) => h?.height ?? 0));
+      await net.waitFor({ minHeight: top, timeoutMs: 60_000 });
+    }
+  } finally {
+    await net.close(2000);
+  }
+  return times;
+}
+
+const verify = await verifyRate();
+const cores = Math.min(2, cpus().length);
+const bound4 = (cores * verify.perCore) / 4;
+const bound7 = (cores * verify.perCore) / 7;
+process.stderr.write(`verifier ${verify.name}: ${verify.perCore.toFixed(0)}/s per core → bound ${bound4.toFixed(0)} tx/s for 4 validators, ${bound7.toFixed(0)} for 7\n`);
+const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(bound4)}`).split(',').map(Number);
+const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(bound7))]))];
+const gaps = await leaderKill();
+
+const fmt = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? x.toFixed(0) : '-');
+console.log(
+  table(
+    ['case', 'target tx/s', 'committed tx/s', '% of bound', 'p50 ms', 'p99 ms', 'uncommitted', 'rejected', 'heights'],
+    cases.map((c) => {
+      const b = c.nodes === 4 ? bound4 : bound7;
+      const s = c.summary;
+      return [
+        `${c.nodes} validators`,
+        String(c.rate),
+        s ? s.committedTps.toFixed(0) : 'failed',
+        s ? ((100 * s.committedTps) / b).toFixed(0) + '%' : '-',
+        fmt(s?.latencyMs.p50),
+        fmt(s?.latencyMs.p99),
+        s ? String(s.uncommitted) : '-',
+        s ? JSON.stringify(s.rejected) : c.error.slice(0, 60),
+        c.heights.join(','),
+      ];
+    }),
+  ),
+);
+console.log(`\nleader kill → next commit (longest commit gap after kill -9 of the latest proposer): ${gaps.map((g) => g.toFixed(0) + ' ms').join(', ')}`);
+for (const c of cases) if (c.stall) console.log(`stall evidence, ${c.nodes} validators at ${c.rate} tx/s: ${JSON.stringify(c.stall)}`);
+const best4 = Math.max(0, ...cases.filter((c) => c.nodes === 4 && c.summary).map((c) => c.summary!.committedTps));
+const best4Case = cases.find((c) => c.nodes === 4 && c.summary?.committedTps === best4);
+const targets: Target[] = [
+  { name: '4 validators: committed TPS / bound', value: (100 * best4) / bound4, op: '>=', limit: 50, unit: '%' },
+  { name: '4 validators: p99 at that rate', value: best4Case?.summary?.latencyMs.p99 ?? NaN, op: '<=', limit: 2000, unit: 'ms' },
+];
+console.log('\n' + verdicts(targets));
+console.log(
+  jsonLine('cluster', {
+    verifier: verify.name,
+    verifyPerCore: sig(verify.perCore),
+    cores,
+    bound4: sig(bound4),
+    bound7: sig(bound7),
+    floodSeconds: FLOOD_S,
+    cases: cases.map((c) => ({
+      nodes: c.nodes,
+      rate: c.rate,
+      committedTps: c.summary ? sig(c.summary.committedTps) : null,
+      p50: c.summary?.latencyMs.p50 ?? null,
+      p99: c.summary?.latencyMs.p99 ?? null,
+      uncommitted: c.summary?.uncommitted ?? null,
+      rejected: c.summary?.rejectedTotal ?? null,
+    })),
+    leaderKillGapMs: gaps.map((g) => Math.round(g)),
+  }),
+);
