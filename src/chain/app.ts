@@ -46,7 +46,7 @@ export interface ChainAppOptions {
   readonly maxPendingBlocks?: number;
   /** executions kept for attach()/re-execution (each holds an engine checkpoint) */
   readonly maxExecutions?: number;
-  /** signature-verified wire-tx hashes remembered between admission and execution */
+  /** signature-verified wire-tx hashes (and their decoding) remembered between admission and execution */
   readonly verifiedCacheSize?: number;
 }
 
@@ -123,8 +123,8 @@ export class ChainApp implements ConsensusApp {
   private readonly blocks = new Map<string, PendingBlock>();
   /** LRU by Map order */
   private readonly execs = new Map<string, Execution>();
-  /** SHA-256(wire bytes) hex whose signature passed ZIP-215, oldest forgotten first */
-  private readonly verified: FifoMap<string, true>;
+  /** SHA-256(wire bytes) hex → the decoded tx, for transactions whose signature passed ZIP-215 */
+  private readonly verified: FifoMap<string, SignedTx>;
   /** which checkpoint the engine's live state equals (null: unknown, restore before use) */
   private engineAt: EngineCheckpoint | null;
   private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, admitted: 0 };
@@ -355,13 +355,29 @@ export class ChainApp implements ConsensusApp {
    * caller knows (default: this app's); the tx must be includable in the next block.
    */
   admit(bytes: Uint8Array, clientKey: string, now: number, height: number = this.committed.height): AdmitResult {
-    let tx: SignedTx;
+    const d = this.decodeForAdmission(bytes);
+    return 'ok' in d ? d : this.admitDecoded(d, clientKey, now, height);
+  }
+
+  /**
+   * First half of admission: decode and check everything but the signature, so a caller can verify
+   * many signatures elsewhere (e.g. a worker pool) before admitDecoded(). Returns a refusal, or the tx.
+   */
+  decodeForAdmission(bytes: Uint8Array): SignedTx | (AdmitResult & { ok: false }) {
     try {
-      tx = decodeTx(bytes, this.limits);
+      return decodeTx(bytes, this.limits);
     } catch (e) {
-      if (e instanceof TxError) return this.refuse(null, e.code, e.field, e.message);
+      if (e instanceof TxError) return this.refuse(null, e.code, e.field, e.message) as AdmitResult & { ok: false };
       throw e;
     }
+  }
+
+  /**
+   * Second half of admission. `fastSaid` is what a fast-path verifier already answered for this
+   * signature elsewhere (true: valid; false: not confirmed, so the budgeted ZIP-215 slow path decides;
+   * undefined: verify here).
+   */
+  admitDecoded(tx: SignedTx, clientKey: string, now: number, height: number = this.committed.height, fastSaid?: boolean): AdmitResult {
     const id = tx.txidHex;
     if (tx.body.chainId !== this.chain.chainId) return this.refuse(id, 'wrong_chain', 'chainId', `chain id ${tx.body.chainId} is not ${this.chain.chainId}`);
     const r = this.replay.check(id, tx.body.validUntil, height + 1);
@@ -369,11 +385,16 @@ export class ChainApp implements ConsensusApp {
     if (!this.mempool) return this.refuse(id, 'no_mempool', 'tx', 'this node does not accept transactions');
     const pooled = { txidHex: id, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
     if (this.mempool.hasSeen(id)) return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
-    const verdict = this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now);
+    const verdict = this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
     if (verdict === 'busy') return this.refuse(id, 'busy', 'signature', 'signature verification budget exhausted; retry later');
     if (verdict === 'invalid') return this.refuse(id, 'bad_signature', 'signature', 'signature does not verify (ZIP-215)');
-    this.rememberVerified(toHex(sha256(tx.bytes)));
+    this.rememberVerified(toHex(sha256(tx.bytes)), tx);
     return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+  }
+
+  /** Whether admitDecoded() would skip signature verification for this tx (already seen). */
+  hasSeen(txidHex: string): boolean {
+    return this.mempool?.hasSeen(txidHex) ?? false;
   }
 
   private fromMempool(id: string, v: ReturnType<Mempool['add']>): AdmitResult {
@@ -389,8 +410,8 @@ export class ChainApp implements ConsensusApp {
     return { ok: false, txid, code, field, message };
   }
 
-  private rememberVerified(key: string): void {
-    this.verified.set(key, true);
+  private rememberVerified(key: string, tx: SignedTx): void {
+    this.verified.set(key, tx);
   }
 
   // ------------------------------------------------------------------ snapshots
@@ -469,8 +490,13 @@ export class ChainApp implements ConsensusApp {
       txidHex: txid,
       validUntil: 0,
     });
+    // A tx verified at admission was decoded then; decoding depends only on the bytes and the limits,
+    // so the cached result is exactly what decoding again would give.
+    const wireKey = toHex(sha256(bytes));
+    const cached = this.verified.get(wireKey);
     let tx: SignedTx;
-    try {
+    if (cached) tx = cached;
+    else try {
       tx = decodeTx(bytes, this.limits);
     } catch (e) {
       if (!(e instanceof TxError)) throw e;
@@ -488,11 +514,10 @@ export class ChainApp implements ConsensusApp {
     if (tx.body.chainId !== this.chain.chainId) return reject(id, 'wrong_chain', 'chainId');
     if (inBlock.has(id)) return reject(id, 'duplicate', 'txid');
     inBlock.add(id);
-    const wireKey = toHex(sha256(tx.bytes));
-    if (this.verified.has(wireKey)) {
+    if (cached) {
       this.counters.verifiedCacheHits++;
     } else if (this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) {
-      this.rememberVerified(wireKey);
+      this.rememberVerified(wireKey, tx);
     } else {
       return reject(id, 'bad_signature', 'signature');
     }

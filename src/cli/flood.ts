@@ -279,17 +279,25 @@ export const command: Command = {
         latN++;
       }
     };
+    // Several heights are requested at once (long-polls for the future ones), processed in order:
+    // one request per block at a time falls behind a chain committing many blocks a second, and a
+    // lagging follower would report its own lag as commit latency.
+    const WINDOW = 8;
     const follow = (async () => {
       let h = startHeight + 1;
+      const ahead = new Map<number, Promise<BlockJson | null>>();
+      const fetchAt = (x: number) => follower.block(x, { waitMs: 1000, signal: stopFollowing.signal }).catch(() => null);
       while (following) {
-        try {
-          const b = await follower.block(h, { waitMs: 1000, signal: stopFollowing.signal });
-          if (b !== null) {
-            onBlock(b);
-            h++;
-          }
-        } catch {
-          if (following) await sleep(200);
+        for (let x = h; x < h + WINDOW; x++) if (!ahead.has(x)) ahead.set(x, fetchAt(x));
+        const b = await ahead.get(h)!;
+        ahead.delete(h);
+        if (b !== null) {
+          onBlock(b);
+          h++;
+        } else {
+          // Not committed yet (or an error): forget the window's stale answers and ask again.
+          for (const [x, p] of ahead) if ((await Promise.race([p, Promise.resolve(undefined)])) === null) ahead.delete(x);
+          if (following) await sleep(20);
         }
       }
     })();

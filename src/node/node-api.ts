@@ -69,6 +69,32 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
       return { accepted: false, txid: r.txid, code: r.code, field: r.field, message: r.message, status: statusFor(r.code) };
     },
 
+    async submitBatch(txs: readonly unknown[], clientKey: string): Promise<SubmitResult[]> {
+      const out: (SubmitResult | null)[] = new Array(txs.length).fill(null);
+      const bytes: Uint8Array[] = [];
+      const at: number[] = [];
+      txs.forEach((tx, i) => {
+        if (tx instanceof Uint8Array) {
+          bytes.push(tx);
+          at.push(i);
+          return;
+        }
+        try {
+          bytes.push(txFromJson(tx, node.app.limits).bytes);
+          at.push(i);
+        } catch (e) {
+          if (!(e instanceof TxError)) throw e;
+          node.metrics.txRejected.labels(e.code).inc();
+          out[i] = { accepted: false, txid: null, code: e.code, field: e.field, message: e.message, status: statusFor(e.code) };
+        }
+      });
+      const results = await node.admitBatch(bytes, clientKey);
+      results.forEach((r, k) => {
+        out[at[k]] = r.ok ? { accepted: true, txid: r.txid } : { accepted: false, txid: r.txid, code: r.code, field: r.field, message: r.message, status: statusFor(r.code) };
+      });
+      return out as SubmitResult[];
+    },
+
     health(): HealthJson {
       return {
         chainId: g.chainId,

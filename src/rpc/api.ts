@@ -74,6 +74,8 @@ export interface StateJson {
 export interface NodeApi {
   /** Admission to the mempool (not commit). `tx` is the JSON form or the canonical wire bytes. */
   submit(tx: unknown | Uint8Array, clientKey: string): SubmitResult;
+  /** Optional batch admission (e.g. signatures verified on worker threads); results in order. */
+  submitBatch?(txs: readonly unknown[], clientKey: string): Promise<SubmitResult[]>;
   health(): HealthJson;
   params(): ParamsJson;
   /** null when that height is not committed (yet). */

@@ -244,8 +244,16 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     const key = clientKey(event);
     const results: BatchItemJson[] = [];
     let accepted = 0;
-    for (const tx of txs) {
-      const r = submitOne(tx, key);
+    let batch: SubmitResult[];
+    if (api.submitBatch) {
+      try {
+        batch = await api.submitBatch(txs, key);
+      } catch (e) {
+        rejected.internal_error++;
+        batch = txs.map(() => ({ accepted: false, txid: null, code: 'internal_error', field: '', message: `submit failed: ${(e as Error).message}`, status: 500 }));
+      }
+    } else batch = txs.map((tx) => submitOne(tx, key));
+    for (const r of batch) {
       if (r.accepted) {
         accepted++;
         results.push({ accepted: true, txid: r.txid });

@@ -1,0 +1,35 @@
+// The worker pool's answers are a fast path: "true" only for signatures that really verify, and the
+// pool never changes which transactions a node admits (a "false" goes to ZIP-215 on the main thread).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { keypairFromSeed, signEd25519, verifyZip215 } from '../../src/crypto/ed25519.ts';
+import { VerifyPool } from '../../src/crypto/verify-pool.ts';
+
+test('valid signatures say true, tampered ones false, order preserved across workers', async () => {
+  const pool = new VerifyPool(2);
+  try {
+    const items = Array.from({ length: 200 }, (_, i) => {
+      const kp = keypairFromSeed(new Uint8Array(32).fill(i + 1));
+      const message = new TextEncoder().encode(`tx ${i}`);
+      const signature = signEd25519(message, kp.secretKey);
+      if (i % 7 === 3) signature[10] ^= 1;
+      return { publicKey: kp.publicKey, message, signature };
+    });
+    const got = await pool.verify(items);
+    assert.ok(got !== null);
+    assert.equal(got, items.map((x) => verifyZip215(x.publicKey, x.message, x.signature)));
+    assert.equal(await pool.verify([]), []);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a closed pool answers null (the caller verifies inline)', async () => {
+  const pool = new VerifyPool(1);
+  await pool.close();
+  const kp = keypairFromSeed(new Uint8Array(32).fill(9));
+  const m = new Uint8Array([1]);
+  assert.is(await pool.verify([{ publicKey: kp.publicKey, message: m, signature: signEd25519(m, kp.secretKey) }]), null);
+});
+
+test.run();
