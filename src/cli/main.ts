@@ -8,7 +8,7 @@ export interface Command {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   determinism: {
-    summary: 'run the same .wasm on a seeded op stream in Node, Bun, Chromium, Firefox and wasm-interp; compare roots',
+    summary: 'run the same .wasm on a seeded op stream in Node, Bun, Deno, Chromium, Firefox and wabt; compare roots',
     load: async () => (await import('./determinism.ts')).command,
   },
   genesis: { summary: 'write a genesis document and validator key files', load: async () => (await import('./genesis.ts')).command },
