@@ -407,9 +407,17 @@ export class NumchainNode {
   }
 
   private onTimer(): void {
+    const at = this.timerAt;
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
+    // Node starts a timer from the event loop's cached clock, which lags Date.now() after long
+    // synchronous work (a big /txs batch), so it can fire before `at`. The core only asks for a timer
+    // when its deadline changes, so an early onTimer would leave no timer at all: wait out the rest.
+    if (this.now() < at) {
+      this.setTimer(at);
+      return;
+    }
     this.queue.push(() => this.perform(this.core.onTimer(this.now())), false);
   }
 
