@@ -100,7 +100,7 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
         chainId: g.chainId,
         nodeIndex: node.index,
         height: node.height,
-        stateRoot: toHex(node.app.stateRoot),
+        stateRoot: toHex(node.durableRoot),
         lastBlockTime: node.latestBlockTime,
         syncing: node.syncing,
         peers: node.transport.connectedPeers().length,
@@ -136,7 +136,8 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
       return (await node.receipts.wait(txid, timeoutMs)) as ReceiptJson | null;
     },
 
-    state(t: RowTarget): StateJson {
+    async state(t: RowTarget): Promise<StateJson> {
+      await node.whenDurable();
       return node.app.withCommittedState((e) => {
         const p = e.proof(t);
         return {

@@ -50,6 +50,8 @@ export interface NodeOptions {
   readonly logger: Logger;
   /** snapshot every N blocks (0 = never) */
   readonly snapshotEvery?: number;
+  /** also snapshot once this many transactions were committed since the last snapshot */
+  readonly snapshotTxs?: number;
   readonly snapshotsKept?: number;
   readonly mempool?: Partial<MempoolOptions>;
   /** committed receipts kept for GET /receipt */
@@ -93,6 +95,9 @@ export class NumchainNode {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
+  private transportStopped = false;
+  /** height and state root of the last block whose log line is fsynced: what /health reports */
+  private durable: { height: number; root: Uint8Array };
   /** admission time of recent txids, for the submit-to-commit histogram */
   private readonly admittedAt = new FifoMap<string, number>(500_000);
   private readonly blockWaiters = new Map<number, Set<() => void>>();
@@ -100,6 +105,7 @@ export class NumchainNode {
   /** recently committed blocks with their receipts, so RPC readers need not re-read the log */
   readonly recent = new FifoMap<number, { readonly block: Block; readonly receipts: readonly Receipt[] }>(256);
   private lastSnapshotHeight: number;
+  private txsSinceSnapshot = 0;
   private fatal: Error | null = null;
 
   private constructor(
@@ -128,6 +134,7 @@ export class NumchainNode {
     this.receipts = receipts;
     this.chainId = genesis.chainId;
     this.lastSnapshotHeight = core.committedHeight;
+    this.durable = { height: app.height, root: app.stateRoot };
     this.queue = new SerialQueue(10_000, (e) => this.die(e));
   }
 
@@ -222,6 +229,11 @@ export class NumchainNode {
       for await (const rec of blockLog.readRange(fromHeight, blockLog.lastHeight)) {
         const { block, qc, root, receipts: logged } = decodeRecord(rec, maxTxs, maxTxBytes);
         const h = block.header.height;
+        // Signatures of transactions this node applied before were ZIP-215-checked then; checking
+        // them again would only cost restart time (the state root check below catches any change).
+        logged.forEach((r, i) => {
+          if (r.status === 'applied' && block.txs[i]) app.trustAsVerified(block.txs[i]);
+        });
         const res = app.execute(block.header.parentHash, h, block.txs);
         if (toHex(res.stateRoot) !== root || !bytesEqual(res.stateRoot, block.header.stateRoot)) {
           throw new Error(`replay: state root at height ${h} is ${toHex(res.stateRoot)}, but the block log says ${root}: the engine or the log differs from the one that committed it`);
@@ -281,9 +293,11 @@ export class NumchainNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.transport.stop();
     if (this.gossipTimer) clearTimeout(this.gossipTimer);
+    // Finish what is queued (its sends still go out, its commits are fsynced), then disconnect.
     await this.queue.drain();
+    this.transportStopped = true;
+    await this.transport.stop();
     await this.pool?.close();
     this.receipts.close();
     for (const ws of this.blockWaiters.values()) for (const w of ws) w();
@@ -472,6 +486,7 @@ export class NumchainNode {
           break;
         }
         case 'send':
+          if (this.transportStopped) break;
           if (a.to === 'all') this.transport.broadcast(KIND_TO_NET[a.kind], a.bytes);
           else if (a.to !== this.index) this.transport.send(a.to, KIND_TO_NET[a.kind], a.bytes);
           break;
@@ -528,12 +543,17 @@ export class NumchainNode {
     }
     const last = commits[commits.length - 1].block.header.height;
     this.tipQc = commits[commits.length - 1].qc;
+    this.durable = { height: last, root: commits[commits.length - 1].result.stateRoot };
+    this.txsSinceSnapshot += commits.reduce((n, c) => n + c.block.txs.length, 0);
     this.metrics.height.set(last);
     this.metrics.mempoolSize.set(this.mempool.size);
     this.metrics.mempoolBytes.set(this.mempool.bytes);
     await this.pending.prune(last);
+    // Snapshot every N blocks, or sooner once many transactions piled up since the last one, so a
+    // restart never replays more than ~snapshotTxs transactions however full the blocks are.
     const every = this.opts.snapshotEvery ?? 200;
-    if (every > 0 && Math.floor(last / every) > Math.floor(this.lastSnapshotHeight / every)) await this.writeSnapshot();
+    const byBlocks = every > 0 && Math.floor(last / every) > Math.floor(this.lastSnapshotHeight / every);
+    if (every > 0 && (byBlocks || this.txsSinceSnapshot >= (this.opts.snapshotTxs ?? 20_000))) await this.writeSnapshot();
   }
 
   private observeCommitted(receipts: readonly Receipt[], nowPerf: number): void {
@@ -557,6 +577,7 @@ export class NumchainNode {
       tip,
     });
     this.lastSnapshotHeight = height;
+    this.txsSinceSnapshot = 0;
     this.metrics.snapshotSeconds.observe((performance.now() - t) / 1000);
     this.logger.info('snapshot written', { height, ms: Math.round(performance.now() - t) });
   }
@@ -577,8 +598,19 @@ export class NumchainNode {
 
   // ---------------------------------------------------------------- reads (RPC)
 
+  /** Height of the last block that is fsynced (never ahead of what survives a crash). */
   get height(): number {
-    return this.core.committedHeight;
+    return this.durable.height;
+  }
+
+  get durableRoot(): Uint8Array {
+    return this.durable.root;
+  }
+
+  /** Resolves once everything committed so far is fsynced (the commit → fsync window is short). */
+  async whenDurable(): Promise<void> {
+    const h = this.app.height;
+    if (h > this.durable.height) await this.waitForHeight(h, 5_000);
   }
 
   get latestBlockTime(): number | null {

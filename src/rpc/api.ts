@@ -87,7 +87,7 @@ export interface NodeApi {
   /** Resolves with the receipt once committed, or null after `timeoutMs`. */
   waitReceipt(txid: string, timeoutMs: number): Promise<ReceiptJson | null>;
   /** The committed row and its proof; throws MaError for a bad target. */
-  state(t: RowTarget): StateJson;
+  state(t: RowTarget): StateJson | Promise<StateJson>;
   /** Committed evidence and current voting powers. */
   evidence(): unknown;
   metricsText(): Promise<string>;

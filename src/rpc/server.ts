@@ -288,7 +288,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     return r;
   };
 
-  const getState: Handler = (event) => {
+  const getState: Handler = async (event) => {
     const p = event.context.params ?? {};
     const ma = api.params().ma;
     const target = { shard: parseIndex(p.shard, 'shard'), layer: parseIndex(p.layer, 'layer'), slot: parseIndex(p.slot, 'slot') };
@@ -297,7 +297,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
       if (target[f] >= dims[f]) throw refuse(400, 'bad_request', `bad_${f}`, f, `${f} must be in [0, ${dims[f] - 1}]`);
     }
     try {
-      return api.state(target);
+      return await api.state(target);
     } catch (e) {
       if (e instanceof MaError) throw refuse(400, 'bad_request', e.code, e.field, e.message);
       throw e;
