@@ -35,7 +35,7 @@ Prints live progress on stderr and a final summary: sent / accepted / committed 
 committed TPS over the flood window and p50/p90/p99/max submit-to-commit latency.
 Exit 0 when at least one transaction committed (or none was sent), 1 otherwise, 2 usage.`;
 
-const MAX_PRESIGN = 200_000;
+const MAX_PRESIGN = 500_000;
 const LATENCY_RESERVOIR = 200_000;
 const OP_NAMES: readonly TxOpName[] = ['add', 'decay', 'mix', 'clip'];
 
