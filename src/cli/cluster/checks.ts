@@ -60,7 +60,16 @@ export async function scanChains(clients: readonly NumchainClient[], toHeight: n
   const duplicates: string[] = [];
   const positions = new Map<string, TxPosition>();
   let txs = 0;
-  const fetchAt = (h: number): Promise<(BlockJson | null)[]> => Promise.all(clients.map((c) => c.block(h).catch(() => null)));
+  // A busy node (e.g. one still replaying synced blocks) may fail a request now and then: retry a
+  // missing block a few times before calling it missing, so a slow answer is not reported as a fork.
+  const fetchOne = async (c: NumchainClient, h: number): Promise<BlockJson | null> => {
+    for (let attempt = 0; ; attempt++) {
+      const b = await c.block(h).catch(() => null);
+      if (b !== null || attempt >= 4) return b;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  };
+  const fetchAt = (h: number): Promise<(BlockJson | null)[]> => Promise.all(clients.map((c) => fetchOne(c, h)));
   for (let h0 = fromHeight; h0 <= toHeight; h0 += parallel) {
     const hs: number[] = [];
     for (let h = h0; h < Math.min(toHeight + 1, h0 + parallel); h++) hs.push(h);
