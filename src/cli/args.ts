@@ -56,3 +56,17 @@ export function formatHelp(usage: string, summary: string, specs: FlagSpecs): st
   }
   return lines.join('\n');
 }
+
+/**
+ * The common start of a command: parse its flags, print its help for --help (returns null: exit 0),
+ * and refuse positional arguments it does not take.
+ */
+export function parseCommandFlags<S extends FlagSpecs>(argv: readonly string[], specs: S, usage: string, summary: string): Flags<S> | null {
+  const f = parseFlags(argv, specs);
+  if ((f as Record<string, unknown>).help === true) {
+    console.log(formatHelp(usage, summary, specs));
+    return null;
+  }
+  if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+  return f;
+}

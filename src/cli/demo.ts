@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FloodSummary } from './flood.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import { compareRootsAtCommonHeight, type RootComparison } from './cluster/checks.ts';
 import { startFlood, type FloodRun } from './cluster/flood-proc.ts';
 import { LiveView } from './cluster/live.ts';
@@ -53,12 +53,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export const command: Command = {
   summary: 'start a 4-validator localnet, flood it, show live heights/TPS/roots and a checked summary',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (f === null) return 0;
     if (!Number.isInteger(f.nodes) || f.nodes < 1 || f.nodes > 10) throw new UsageError('--nodes must be an integer in [1, 10]');
     if (!(f.duration > 0 && f.duration <= 3600)) throw new UsageError('--duration must be in (0, 3600] seconds');
     if (!(f.rate > 0)) throw new UsageError('--rate must be > 0');

@@ -11,7 +11,7 @@ import { bundlePage, PageServer, runBrowser } from './determinism/browser.ts';
 import { runInterp } from './determinism/interp.ts';
 import { findExecutable, lastLines, runGroup } from './determinism/proc.ts';
 import { failed, type EngineResult, type RunSpec } from './determinism/types.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 
 export const ENGINES = ['node', 'bun', 'deno', 'chromium', 'firefox', 'wasm-interp'] as const;
@@ -279,12 +279,8 @@ function opsFlag(name: string, v: number): number {
 export const command: Command = {
   summary: 'cross-engine determinism check',
   async run(argv) {
-    const flags = parseFlags(argv, FLAGS);
-    if (flags.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (flags._.length) throw new UsageError(`unexpected argument "${flags._[0]}"`);
+    const flags = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (flags === null) return 0;
     const ops = opsFlag('ops', flags.ops);
     const interpOps = flags['interp-ops'] === undefined ? Math.min(ops, DEFAULT_INTERP_OPS) : opsFlag('interp-ops', flags['interp-ops']);
     if (!Number.isInteger(flags.seed) || flags.seed < 0 || flags.seed > 0xffffffff) throw new UsageError(`--seed must be an integer in [0, 2^32 − 1], got ${flags.seed}`);

@@ -8,7 +8,7 @@ import type { BlockJson, ParamsJson } from '../rpc/api.ts';
 import { NumchainClient, RpcError } from '../rpc/client.ts';
 import { nodeSigner, signTxFast, type FastSigner } from '../rpc/node-signer.ts';
 import { testClientSeed } from '../rpc/test-keys.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 import { requireRpc } from './tx.ts';
 
@@ -156,12 +156,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export const command: Command = {
   summary: 'bounded load generator: signed transactions at a target rate, commit latency summary',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (f === null) return 0;
     const urls = (f.rpc ?? '').split(',').filter((u) => u !== '').map((u) => requireRpc(u));
     if (urls.length === 0) throw new UsageError('--rpc URL is required');
     const senders = int(f.senders, 'senders', 1, 100_000);

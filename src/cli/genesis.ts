@@ -2,7 +2,7 @@
 import { engineSha256Hex } from '../engine/node-loader.ts';
 import { DEFAULT_MA_PARAMS } from '../engine/types.ts';
 import { generateGenesis, writeGenesisFiles } from '../node/genesis.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 
 const FLAGS = {
@@ -30,12 +30,8 @@ const FLAGS = {
 export const command: Command = {
   summary: 'write a genesis document and validator key files',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp('numchain genesis [--out genesis.json] [--nodes 4] [options]', 'Writes genesis.json (chain id, MA parameters, the engine SHA-256, validators with bond, gossip and RPC\naddresses, consensus parameters) and key-<i>.json per validator beside it (mode 0600).', FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, 'numchain genesis [--out genesis.json] [--nodes 4] [options]', 'Writes genesis.json (chain id, MA parameters, the engine SHA-256, validators with bond, gossip and RPC\naddresses, consensus parameters) and key-<i>.json per validator beside it (mode 0600).');
+    if (f === null) return 0;
     if (!Number.isInteger(f.nodes) || f.nodes < 1 || f.nodes > 100) throw new UsageError('--nodes must be an integer in [1, 100]');
     const { genesis, keys } = generateGenesis({
       nodes: f.nodes,

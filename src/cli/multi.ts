@@ -3,7 +3,7 @@
 // `make flood-multi` and `make poll`.
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import { Localnet } from './cluster/localnet.ts';
 import type { Command } from './main.ts';
 
@@ -30,12 +30,8 @@ the chain; otherwise writes a new genesis there. Prints each validator's RPC URL
 export const command: Command = {
   summary: 'start N validators of a localnet and keep them running until Ctrl-C',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (f === null) return 0;
     if (!['debug', 'info', 'warn', 'error'].includes(f['log-level'])) throw new UsageError('--log-level must be debug, info, warn or error');
     const dataDir = resolve(f['data-dir']);
     if (f.fresh) {

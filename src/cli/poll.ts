@@ -2,7 +2,7 @@
 // one line per interval. Exit 0 if every node answered in the last round, 1 otherwise, 2 usage.
 import type { HealthJson } from '../rpc/api.ts';
 import { NumchainClient } from '../rpc/client.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 import { requireRpc } from './tx.ts';
 
@@ -64,12 +64,8 @@ function formatJson(lines: readonly NodeLine[], now: number): string {
 export const command: Command = {
   summary: 'watch height, state root, peers and sync status of nodes',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (f === null) return 0;
     const urls = (f.rpc ?? '').split(',').filter((u) => u !== '').map((u) => requireRpc(u));
     if (urls.length === 0) throw new UsageError('--rpc URL is required');
     if (!Number.isSafeInteger(f.count) || f.count < 0) throw new UsageError('--count must be an integer ≥ 0');

@@ -5,7 +5,7 @@ import { createLogger, type LogLevel } from '../node/logger.ts';
 import { createNodeApi } from '../node/node-api.ts';
 import { NumchainNode } from '../node/node.ts';
 import { startRpcServer } from '../rpc/server.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 
 const FLAGS = {
@@ -30,12 +30,8 @@ function hostPort(s: string, what: string): { host: string; port: number } {
 export const command: Command = {
   summary: 'run one validator',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp('numchain run --genesis FILE --node-index I [--data-dir DIR] [--rpc host:port] [--gossip host:port] [--peers ...]', 'Start one validator: recover from the data directory (snapshot + log replay), join the other validators over\nTCP gossip, serve the HTTP API. Stop with Ctrl-C (SIGINT) or SIGTERM.', FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, 'numchain run --genesis FILE --node-index I [--data-dir DIR] [--rpc host:port] [--gossip host:port] [--peers ...]', 'Start one validator: recover from the data directory (snapshot + log replay), join the other validators over\nTCP gossip, serve the HTTP API. Stop with Ctrl-C (SIGINT) or SIGTERM.');
+    if (f === null) return 0;
     const index = f['node-index'];
     if (index === undefined || !Number.isInteger(index) || index < 0) throw new UsageError('--node-index is required (a validator index from genesis)');
     const level = f['log-level'] as LogLevel;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { TxError, type TxFields } from '../chain/tx.ts';
 import { NumchainClient, RpcError } from '../rpc/client.ts';
 import { KeyFileError, parseKeyFile, testClientKey } from '../rpc/test-keys.ts';
-import { formatHelp, parseFlags, UsageError } from './args.ts';
+import { parseCommandFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
 
 const FLAGS = {
@@ -96,12 +96,8 @@ export function requireRpc(rpc: string | undefined): string {
 export const command: Command = {
   summary: 'sign, submit and wait for one transaction',
   async run(argv) {
-    const f = parseFlags(argv, FLAGS);
-    if (f.help) {
-      console.log(formatHelp(USAGE, SUMMARY, FLAGS));
-      return 0;
-    }
-    if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+    const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
+    if (f === null) return 0;
     const client = new NumchainClient(requireRpc(f.rpc));
     const secretKey = loadSecretKey(f);
     if (!Number.isFinite(f.wait) || f.wait < 0) throw new UsageError('--wait must be ≥ 0');
