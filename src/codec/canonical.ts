@@ -7,7 +7,8 @@
 // bytes behind a hash or a signature.
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({
+/** msgpackr settings with no records, extensions or floats: shared by everything on the wire. */
+export const CANONICAL_PACKR_OPTIONS = Object.freeze({
   useRecords: false,
   variableMapSize: true,
   moreTypes: false,
@@ -17,7 +18,9 @@ const packr = new Packr({
   int64AsType: 'bigint',
   bundleStrings: false,
   structuredClone: false,
-});
+} as const);
+
+const packr = new Packr(CANONICAL_PACKR_OPTIONS);
 
 export class CanonicalError extends Error {
   override readonly name = 'CanonicalError';

@@ -11,6 +11,7 @@
 // The envelope is not signed or hashed, so it need not be canonical; it is validated field by field
 // instead. Consensus payloads are opaque bytes here: the consensus layer encodes and verifies them.
 import { Packr } from 'msgpackr';
+import { CANONICAL_PACKR_OPTIONS } from '../codec/canonical.ts';
 import { NetError } from './errors.ts';
 
 export const MsgType = {
@@ -108,17 +109,7 @@ export interface CriticalMsg {
 }
 export type Message = HelloMsg | ChallengeMsg | AuthMsg | AckMsg | PingMsg | GossipMsg | CriticalMsg;
 
-const packr = new Packr({
-  useRecords: false,
-  variableMapSize: true,
-  moreTypes: false,
-  useFloat32: 0,
-  useToJSON: false,
-  mapsAsObjects: false,
-  int64AsType: 'bigint',
-  bundleStrings: false,
-  structuredClone: false,
-});
+const packr = new Packr(CANONICAL_PACKR_OPTIONS);
 
 // msgpackr writes integers above 32 bits as float64; pass them as bigint so they stay integers.
 function wireInt(n: number): number | bigint {
