@@ -11,7 +11,7 @@ import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
 import { rowLeafHash } from '../engine/proof.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
-import { sha256, toHex } from '../crypto/sha256.ts';
+import { bytesEqual, sha256, toHex } from '../crypto/sha256.ts';
 import { Mempool, type MempoolRejection } from './mempool.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 import type { Receipt } from './receipts.ts';
@@ -46,7 +46,10 @@ export interface ChainAppOptions {
   readonly maxPendingBlocks?: number;
   /** executions kept for attach()/re-execution (each holds an engine checkpoint) */
   readonly maxExecutions?: number;
-  /** signature-verified wire-tx hashes (and their decoding) remembered between admission and execution */
+  /**
+   * signature-verified transactions (and their decoding) remembered between admission and execution;
+   * default: room for a full mempool plus a few blocks, so a backlog never evicts what it will execute
+   */
   readonly verifiedCacheSize?: number;
 }
 
@@ -123,8 +126,8 @@ export class ChainApp implements ConsensusApp {
   private readonly blocks = new Map<string, PendingBlock>();
   /** LRU by Map order */
   private readonly execs = new Map<string, Execution>();
-  /** SHA-256(wire bytes) hex → the decoded tx, for transactions whose signature passed ZIP-215 */
-  private readonly verified: FifoMap<string, SignedTx>;
+  /** verifiedKey(wire bytes) → the decoded tx, for transactions whose signature passed ZIP-215 */
+  private readonly verified: FifoMap<number, SignedTx>;
   /** which checkpoint the engine's live state equals (null: unknown, restore before use) */
   private engineAt: EngineCheckpoint | null;
   private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, admitted: 0 };
@@ -144,7 +147,7 @@ export class ChainApp implements ConsensusApp {
     this.mempool = opts.mempool ?? null;
     this.maxPendingBlocks = opts.maxPendingBlocks ?? 64;
     this.maxExecutions = opts.maxExecutions ?? 32;
-    this.verifiedCacheSize = opts.verifiedCacheSize ?? 50_000;
+    this.verifiedCacheSize = opts.verifiedCacheSize ?? Math.max(50_000, (this.mempool?.opts.maxTxs ?? 0) + 4 * c.maxTxsPerBlock);
     this.verified = new FifoMap(this.verifiedCacheSize);
     // Every block applies at most maxTxsPerBlock txids, each remembered for at most W + 1 heights.
     this.replay = new ReplayIndex({ window: c.txWindow, maxEntries: (c.txWindow + 1) * c.maxTxsPerBlock });
@@ -384,12 +387,25 @@ export class ChainApp implements ConsensusApp {
     if (r) return this.refuse(id, r.code, r.field, r.message);
     if (!this.mempool) return this.refuse(id, 'no_mempool', 'tx', 'this node does not accept transactions');
     const pooled = { txidHex: id, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
-    if (this.mempool.hasSeen(id)) return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+    // Refusals the pool decides without the signature (duplicate, full, ...) cost no verification,
+    // so an overloaded node does not spend its cores on transactions it is about to turn away.
+    if (this.mempool.precheck(pooled, height + 1) !== null) return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
     const verdict = this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
     if (verdict === 'busy') return this.refuse(id, 'busy', 'signature', 'signature verification budget exhausted; retry later');
     if (verdict === 'invalid') return this.refuse(id, 'bad_signature', 'signature', 'signature does not verify (ZIP-215)');
-    this.rememberVerified(toHex(sha256(tx.bytes)), tx);
-    return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+    const added = this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+    if (added.ok) this.rememberVerified(tx);
+    return added;
+  }
+
+  /**
+   * Whether admitDecoded() would verify this tx's signature (so a caller batching signatures for a
+   * worker pool sends only those): false when it will be refused for any reason found without it.
+   */
+  needsSignatureCheck(tx: SignedTx, height: number = this.committed.height): boolean {
+    if (!this.mempool || tx.body.chainId !== this.chain.chainId) return false;
+    if (this.replay.check(tx.txidHex, tx.body.validUntil, height + 1)) return false;
+    return this.mempool.precheck({ txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes }, height + 1) === null;
   }
 
   /**
@@ -398,15 +414,10 @@ export class ChainApp implements ConsensusApp {
    */
   trustAsVerified(bytes: Uint8Array): void {
     try {
-      this.rememberVerified(toHex(sha256(bytes)), decodeTx(bytes, this.limits));
+      this.rememberVerified(decodeTx(bytes, this.limits));
     } catch (e) {
       if (!(e instanceof TxError)) throw e;
     }
-  }
-
-  /** Whether admitDecoded() would skip signature verification for this tx (already seen). */
-  hasSeen(txidHex: string): boolean {
-    return this.mempool?.hasSeen(txidHex) ?? false;
   }
 
   private fromMempool(id: string, v: ReturnType<Mempool['add']>): AdmitResult {
@@ -422,8 +433,14 @@ export class ChainApp implements ConsensusApp {
     return { ok: false, txid, code, field, message };
   }
 
-  private rememberVerified(key: string, tx: SignedTx): void {
-    this.verified.set(key, tx);
+  private rememberVerified(tx: SignedTx): void {
+    this.verified.set(verifiedKey(tx.bytes), tx);
+  }
+
+  /** The verified decoding of exactly these bytes, if remembered. */
+  private lookupVerified(bytes: Uint8Array): SignedTx | undefined {
+    const tx = this.verified.get(verifiedKey(bytes));
+    return tx !== undefined && bytesEqual(tx.bytes, bytes) ? tx : undefined;
   }
 
   // ------------------------------------------------------------------ snapshots
@@ -504,8 +521,7 @@ export class ChainApp implements ConsensusApp {
     });
     // A tx verified at admission was decoded then; decoding depends only on the bytes and the limits,
     // so the cached result is exactly what decoding again would give.
-    const wireKey = toHex(sha256(bytes));
-    const cached = this.verified.get(wireKey);
+    const cached = this.lookupVerified(bytes);
     let tx: SignedTx;
     if (cached) tx = cached;
     else try {
@@ -529,7 +545,7 @@ export class ChainApp implements ConsensusApp {
     if (cached) {
       this.counters.verifiedCacheHits++;
     } else if (this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) {
-      this.rememberVerified(wireKey, tx);
+      this.rememberVerified(tx);
     } else {
       return reject(id, 'bad_signature', 'signature');
     }
@@ -551,4 +567,17 @@ export class ChainApp implements ConsensusApp {
     // is wasted work for every transaction but the last.
     return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(rowLeafHash(this.engine.readRow(op))) }, txidHex: id, validUntil: tx.body.validUntil };
   }
+}
+
+/**
+ * Cache key of a wire transaction: its last 6 bytes (of the signature, in a canonical envelope) as
+ * a number. Only a key: a hit counts only when the whole byte string equals the cached one, so a
+ * collision (accidental or ground by an attacker) costs a miss and a re-verification, never a wrong
+ * answer. A number, because hashing a long hex string per lookup was a visible share of execution;
+ * and cheaper than SHA-256 of the bytes, which admission and execution would otherwise each compute.
+ */
+function verifiedKey(bytes: Uint8Array): number {
+  let k = 0;
+  for (let i = Math.max(0, bytes.length - 6); i < bytes.length; i++) k = k * 256 + bytes[i]!;
+  return k;
 }

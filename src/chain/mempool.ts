@@ -120,13 +120,9 @@ export class Mempool {
    * next block (the first one the tx could land in).
    */
   add(tx: PoolTx, now: number, height: number): MempoolVerdict {
-    if (tx.bytes.length > this.opts.maxTxBytes) return this.reject('too_large');
-    if (this.seen.has(tx.txidHex)) return this.reject('duplicate');
-    if (tx.validUntil < height) return this.reject('expired');
-    if (tx.validUntil > height + this.opts.txWindow) return this.reject('too_far_ahead');
-    if (this.byTxid.size >= this.opts.maxTxs || this.totalBytes + tx.bytes.length > this.opts.maxBytes) return this.reject('mempool_full');
+    const pre = this.precheck(tx, height);
+    if (pre !== null) return this.reject(pre);
     const queue = this.queues.get(tx.senderHex);
-    if (queue && queue.length >= this.opts.maxPerSender) return this.reject('sender_queue_full');
     // The rate bucket is charged last so that refusals for other reasons do not cost the sender.
     if (!this.rates.bucket(tx.senderHex, now).take(now)) return this.reject('sender_rate');
     if (queue) queue.push(tx);
@@ -136,6 +132,21 @@ export class Mempool {
     this.touchSeen(tx.txidHex);
     this.counts.accepted++;
     return { ok: true };
+  }
+
+  /**
+   * What add() would refuse for, short of the sender's rate (which only add() charges), without
+   * counting anything: lets admission skip the signature check of a tx the pool cannot take anyway.
+   */
+  precheck(tx: PoolTx, height: number): MempoolRejection | null {
+    if (tx.bytes.length > this.opts.maxTxBytes) return 'too_large';
+    if (this.seen.has(tx.txidHex)) return 'duplicate';
+    if (tx.validUntil < height) return 'expired';
+    if (tx.validUntil > height + this.opts.txWindow) return 'too_far_ahead';
+    if (this.byTxid.size >= this.opts.maxTxs || this.totalBytes + tx.bytes.length > this.opts.maxBytes) return 'mempool_full';
+    const queue = this.queues.get(tx.senderHex);
+    if (queue && queue.length >= this.opts.maxPerSender) return 'sender_queue_full';
+    return null;
   }
 
   private touchSeen(id: string): void {

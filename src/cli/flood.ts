@@ -174,8 +174,8 @@ export const command: Command = {
     const params = await follower.params();
     const batch = Math.min(int(f.batch, 'batch', 1), params.maxBatch);
     const margin = Math.max(2, Math.min(f.margin === undefined ? Math.floor(params.txWindow / 2) : int(f.margin, 'margin', 1), params.txWindow));
-    const startHeight = (await follower.health()).height;
-    let height = startHeight;
+    // validUntil of the signed-ahead txs counts from here; the commit follower starts after signing.
+    let height = (await follower.health()).height;
 
     const signers = Array.from({ length: senders }, (_, i) => nodeSigner(testClientSeed(seedBase + i)));
     const factory = new TxFactory(params, signers, ops, f.seed);
@@ -199,6 +199,10 @@ export const command: Command = {
       for (let done = 0; done < presign; done += 5000) fill(Math.min(5000, presign - done));
       log(`signed ${presign} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     }
+    // Nothing sent yet, so none of our txs is in a block up to here: the follower starts above it
+    // instead of walking through every (empty) block committed while we were signing.
+    const startHeight = (await follower.health()).height;
+    height = Math.max(height, startHeight);
 
     const sentAt = new Map<string, number>(); // txid → send time, for accepted-or-in-flight txs
     const rejected: Record<string, number> = {};

@@ -32,6 +32,7 @@ import type { Logger } from './logger.ts';
 import { PendingBlockStore } from './pending-blocks.ts';
 import { decodeRecord, makeRecord, type BlockRecord } from './records.ts';
 import { ReceiptIndex } from './receipt-index.ts';
+import { AdmissionGate } from './admission-gate.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 
@@ -92,6 +93,8 @@ export class NumchainNode {
   readonly receipts: ReceiptIndex;
   readonly chainId: string;
   private readonly queue: SerialQueue;
+  /** client and gossip transaction batches admitted at once (see AdmissionGate) */
+  private readonly admission = new AdmissionGate(4, 64);
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -105,6 +108,7 @@ export class NumchainNode {
   /** recently committed blocks with their receipts, so RPC readers need not re-read the log */
   readonly recent = new FifoMap<number, { readonly block: Block; readonly receipts: readonly Receipt[] }>(256);
   private lastSnapshotHeight: number;
+  private snapshotWrite: Promise<void> | null = null;
   private txsSinceSnapshot = 0;
   private fatal: Error | null = null;
 
@@ -296,6 +300,7 @@ export class NumchainNode {
     if (this.gossipTimer) clearTimeout(this.gossipTimer);
     // Finish what is queued (its sends still go out, its commits are fsynced), then disconnect.
     await this.queue.drain();
+    await this.snapshotWrite;
     this.transportStopped = true;
     await this.transport.stop();
     await this.pool?.close();
@@ -325,11 +330,23 @@ export class NumchainNode {
    * (when there is one), then admit in order. The consensus thread only pays for the decode.
    */
   async admitBatch(list: readonly Uint8Array[], clientKey: string): Promise<AdmitResult[]> {
+    if (!(await this.admission.enter())) {
+      this.metrics.txRejected.labels('busy').inc(list.length);
+      return list.map(() => ({ ok: false, txid: null, code: 'busy', field: 'txs', message: 'too many transaction batches are waiting for admission; retry later' }) as const);
+    }
+    try {
+      return await this.admitBatchNow(list, clientKey);
+    } finally {
+      this.admission.leave();
+    }
+  }
+
+  private async admitBatchNow(list: readonly Uint8Array[], clientKey: string): Promise<AdmitResult[]> {
     const decoded = list.map((b) => this.app.decodeForAdmission(b));
     const need: number[] = [];
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i];
-      if (!('ok' in d) && !this.app.hasSeen(d.txidHex)) need.push(i);
+      if (!('ok' in d) && this.app.needsSignatureCheck(d, this.core.committedHeight)) need.push(i);
     }
     let fast: (boolean | undefined)[] = [];
     if (this.pool && need.length > 0) {
@@ -404,8 +421,22 @@ export class NumchainNode {
   }
 
   private async admitGossip(txs: Uint8Array[], clientKey: string): Promise<void> {
+    // Gossip is best-effort: when admission is saturated the batch is dropped (and counted); the
+    // transactions still reach the chain through the validator that received them from a client.
+    if (!(await this.admission.enter())) {
+      this.metrics.txRejected.labels('busy').inc(txs.length);
+      return;
+    }
+    try {
+      await this.admitGossipNow(txs, clientKey);
+    } finally {
+      this.admission.leave();
+    }
+  }
+
+  private async admitGossipNow(txs: Uint8Array[], clientKey: string): Promise<void> {
     const decoded = txs.map((b) => this.app.decodeForAdmission(b));
-    const need = decoded.filter((d): d is SignedTx => !('ok' in d) && !this.app.hasSeen(d.txidHex));
+    const need = decoded.filter((d): d is SignedTx => !('ok' in d) && this.app.needsSignatureCheck(d, this.core.committedHeight));
     const answers = this.pool && need.length ? await this.pool.verify(need.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature }))) : null;
     const fast = new Map<SignedTx, boolean>();
     if (answers) need.forEach((tx, k) => fast.set(tx, answers[k]));
@@ -468,14 +499,23 @@ export class NumchainNode {
 
   private async perform(actions: Action[]): Promise<void> {
     const commits: { block: Block; qc: QC; result: CommitResult }[] = [];
+    let persisted = false;
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
       switch (a.type) {
         case 'persist': {
-          // Safety states only grow; when the next action persists a newer one, this one is moot.
-          if (actions[i + 1]?.type === 'persist') break;
+          // Safety states only grow, so making the list's last one durable here, before any send
+          // that follows this point, is at least as safe as each in turn, and costs one fsync pair
+          // per input instead of one per state (a proposer persists twice per block).
+          if (persisted) break;
+          persisted = true;
+          let last: Action & { type: 'persist' } = a;
+          for (let k = i + 1; k < actions.length; k++) {
+            const b = actions[k];
+            if (b.type === 'persist') last = b;
+          }
           const t = performance.now();
-          await this.safety.save(encodeSafety(a.safety));
+          await this.safety.save(encodeSafety(last.safety));
           this.metrics.persistSeconds.labels('safety').observe((performance.now() - t) / 1000);
           break;
         }
@@ -523,7 +563,7 @@ export class NumchainNode {
   private async persistCommits(commits: { block: Block; qc: QC; result: CommitResult }[]): Promise<void> {
     const records = commits.map((c) => makeRecord(c.block, c.qc, c.result));
     const t = performance.now();
-    await this.log.appendAndSync(records);
+    this.log.appendAndSyncNow(records);
     this.metrics.fsyncSeconds.observe((performance.now() - t) / 1000);
     const nowPerf = performance.now();
     for (const c of commits) {
@@ -553,7 +593,7 @@ export class NumchainNode {
     // restart never replays more than ~snapshotTxs transactions however full the blocks are.
     const every = this.opts.snapshotEvery ?? 200;
     const byBlocks = every > 0 && Math.floor(last / every) > Math.floor(this.lastSnapshotHeight / every);
-    if (every > 0 && (byBlocks || this.txsSinceSnapshot >= (this.opts.snapshotTxs ?? 20_000))) await this.writeSnapshot();
+    if (every > 0 && (byBlocks || this.txsSinceSnapshot >= (this.opts.snapshotTxs ?? 20_000))) this.startSnapshot();
   }
 
   private observeCommitted(receipts: readonly Receipt[], nowPerf: number): void {
@@ -567,19 +607,28 @@ export class NumchainNode {
     }
   }
 
-  private async writeSnapshot(): Promise<void> {
+  /**
+   * Snapshot the committed state now and write it off the consensus path: the data is captured
+   * synchronously (so it is exactly this height's), the file is written in the background, one
+   * write at a time; a snapshot due while one is being written is retried on the next commit.
+   */
+  private startSnapshot(): void {
+    if (this.snapshotWrite !== null) return;
     const t = performance.now();
     const height = this.core.committedHeight;
     const tip = encodeCanonical([blockToCanon(this.core.committedBlock), qcToCanon(this.tipQc)]);
-    await this.snapshots.write(height, {
-      chain: encodeSnapshot(this.app.exportState()),
-      consensus: this.core.exportState(),
-      tip,
-    });
+    const write = this.snapshots.write(height, { chain: encodeSnapshot(this.app.exportState()), consensus: this.core.exportState(), tip });
     this.lastSnapshotHeight = height;
     this.txsSinceSnapshot = 0;
-    this.metrics.snapshotSeconds.observe((performance.now() - t) / 1000);
-    this.logger.info('snapshot written', { height, ms: Math.round(performance.now() - t) });
+    this.snapshotWrite = write.then(
+      () => {
+        this.metrics.snapshotSeconds.observe((performance.now() - t) / 1000);
+        this.logger.info('snapshot written', { height, ms: Math.round(performance.now() - t) });
+      },
+      (e: unknown) => this.die(e),
+    ).finally(() => {
+      this.snapshotWrite = null;
+    });
   }
 
   private setTimer(at: number): void {

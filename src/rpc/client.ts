@@ -109,7 +109,14 @@ export class NumchainClient {
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (init.contentType) headers['content-type'] = init.contentType;
-      res = await this.fetchFn(this.baseUrl + path, { method, headers, body: init.body as BodyInit | undefined, signal: ctrl.signal });
+      try {
+        res = await this.fetchFn(this.baseUrl + path, { method, headers, body: init.body as BodyInit | undefined, signal: ctrl.signal });
+      } catch (e) {
+        // A GET is idempotent: retry once when the connection failed, which is mostly a pooled
+        // keep-alive socket the server closed while it sat idle (a client that paused, e.g. to sign).
+        if (method !== 'GET' || ctrl.signal.aborted) throw e;
+        res = await this.fetchFn(this.baseUrl + path, { method, headers, signal: ctrl.signal });
+      }
       text = await res.text();
     } catch (e) {
       if (outer?.aborted) throw new RpcError(0, 'aborted', '', `${method} ${path}: aborted by the caller`);

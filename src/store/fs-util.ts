@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -52,4 +53,37 @@ export async function atomicWriteFile(path: string, chunks: readonly Uint8Array[
   }
   await rename(tmp, path);
   await fsyncDir(dirname(path));
+}
+
+/**
+ * atomicWriteFile, synchronously. For small files on the consensus path (the safety state): the
+ * async version costs one event-loop turn per step (open, write, fsync, close, rename, open dir,
+ * fsync, close), and under RPC load each turn waits behind every request handler that is ready,
+ * which stretched one save to seconds. Blocking for two small fsyncs (~1 ms) is far cheaper.
+ */
+export function atomicWriteFileSync(path: string, data: Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    let done = 0;
+    while (done < data.length) {
+      const n = writeSync(fd, data, done, data.length - done, done);
+      if (n <= 0) throw new Error(`write made no progress at byte ${done}`);
+      done += n;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDirSync(dirname(path));
+}
+
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -18,7 +18,7 @@
 import { readFile, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { StoreError } from './errors.ts';
-import { atomicWriteFile } from './fs-util.ts';
+import { atomicWriteFileSync } from './fs-util.ts';
 
 const MAGIC = Buffer.from('NUMCSAFE', 'latin1');
 const VERSION = 1;
@@ -34,7 +34,6 @@ export interface SafetyStoreOptions {
 export class SafetyStore {
   readonly path: string;
   private readonly maxStateBytes: number;
-  private chain: Promise<void> = Promise.resolve();
   private saves = 0;
 
   constructor(path: string, opts: SafetyStoreOptions = {}) {
@@ -55,13 +54,10 @@ export class SafetyStore {
     if (state.length > this.maxStateBytes) {
       throw new StoreError('bad_record', `safety state is ${state.length} bytes; the limit is ${this.maxStateBytes}`, { path: this.path });
     }
-    const file = encodeSafetyFile(state); // copies now, so the caller may reuse its buffer
-    const run = this.chain.then(async () => {
-      await atomicWriteFile(this.path, [file]);
-      this.saves++;
-    });
-    this.chain = run.catch(() => {});
-    return run;
+    // Synchronous on purpose (see atomicWriteFileSync): calls are therefore applied in call order,
+    // and the state is durable before this returns.
+    atomicWriteFileSync(this.path, encodeSafetyFile(state));
+    this.saves++;
   }
 
   /** The last saved state, or null if none was ever saved. Throws `safety_corrupt` naming the file. */
