@@ -46,13 +46,27 @@ const HEX = '0123456789abcdef';
 
 /** Lowercase hex, the only hex form the project emits. */
 export function toHex(bytes: Uint8Array): string {
-  let s = '';
+  // ASCII codes into a scratch buffer, then one native decode: ~4× faster than concatenating
+  // (txids and keys are hex map keys, and a concatenated string is a rope that every first
+  // lookup must flatten and hash).
+  const n = bytes.length * 2;
+  const out = n <= HEX_SCRATCH.length ? HEX_SCRATCH.subarray(0, n) : new Uint8Array(n);
   for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    s += HEX[b >> 4]! + HEX[b & 15]!;
+    const b = bytes[i]! * 2;
+    out[2 * i] = HEX_CODES[b]!;
+    out[2 * i + 1] = HEX_CODES[b + 1]!;
   }
-  return s;
+  return ASCII.decode(out);
 }
+
+/** HEX_CODES[2b], HEX_CODES[2b + 1]: the two ASCII hex digits of byte b. */
+const HEX_CODES = new Uint8Array(512);
+for (let b = 0; b < 256; b++) {
+  HEX_CODES[2 * b] = HEX.charCodeAt(b >> 4);
+  HEX_CODES[2 * b + 1] = HEX.charCodeAt(b & 15);
+}
+const HEX_SCRATCH = new Uint8Array(256);
+const ASCII = new TextDecoder();
 
 /**
  * Parse lowercase hex. Uppercase is rejected so that a hex string has exactly one spelling — hex
