@@ -308,6 +308,7 @@ export class NumchainNode {
     for (const ws of this.blockWaiters.values()) for (const w of ws) w();
     this.blockWaiters.clear();
     await this.log.close();
+    this.safety.close();
     await this.lock.release();
   }
 

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SafetyStore } from '../../src/store/safety-store.ts';
@@ -64,6 +65,54 @@ test('a damaged or truncated safety file is an error naming the file, never "no 
     await expectCorrupt(store, path);
     await writeFile(path, Buffer.alloc(0));
     await expectCorrupt(store, path);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a torn write of the newest slot falls back to the previous save; both slots damaged is an error', async () => {
+  const { dir, cleanup } = await tempDir('safety');
+  try {
+    const path = join(dir, 'safety.bin');
+    const store = new SafetyStore(path, { maxStateBytes: 1000 });
+    for (let n = 1; n <= 4; n++) await store.save(state(n));
+    // Save 4 (sequence 3, the newest) is in slot 1 at 4096; save 3 (sequence 2) is in slot 0.
+    const good = await readFile(path);
+    const torn = Buffer.from(good);
+    torn.fill(0xee, 4096 + 30, 4096 + 60); // a write that stopped halfway
+    await writeFile(path, torn);
+    assert.equal(await new SafetyStore(path, { maxStateBytes: 1000 }).load(), state(3), 'the slot the torn write did not touch');
+    const both = Buffer.from(torn);
+    both[30] ^= 0x01;
+    await writeFile(path, both);
+    await expectCorrupt(new SafetyStore(path, { maxStateBytes: 1000 }), path);
+    // Saving after a fallback continues from the surviving sequence number.
+    await writeFile(path, torn);
+    const again = new SafetyStore(path, { maxStateBytes: 1000 });
+    assert.equal(await again.load(), state(3));
+    await again.save(state(10));
+    assert.equal(await new SafetyStore(path, { maxStateBytes: 1000 }).load(), state(10));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a file in the earlier single-record format (version 1) is read, then replaced slot by slot', async () => {
+  const { dir, cleanup } = await tempDir('safety');
+  try {
+    const path = join(dir, 'safety.bin');
+    const payload = state(42);
+    const head = Buffer.alloc(16);
+    Buffer.from('NUMCSAFE', 'latin1').copy(head, 0);
+    head.writeUInt32LE(1, 8);
+    head.writeUInt32LE(payload.length, 12);
+    const body = Buffer.concat([head, payload]);
+    await writeFile(path, Buffer.concat([body, createHash('sha256').update(body).digest()]));
+    const store = new SafetyStore(path);
+    assert.equal(await store.load(), payload);
+    await store.save(state(43));
+    await store.save(state(44));
+    assert.equal(await new SafetyStore(path).load(), state(44));
   } finally {
     await cleanup();
   }
