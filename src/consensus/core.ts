@@ -418,7 +418,8 @@ export class ConsensusCore {
     if (this.safety.lastProposedRound >= round) return;
     const tc = this.highQC.round === round - 1 ? null : this.highTC !== null && this.highTC.round === round - 1 ? this.highTC : undefined;
     if (tc === undefined) return;
-    const parent = this.tree.get(hex(this.highQC.blockHash));
+    const justify = tc !== null && this.config.unsafe?.staleQcFork === true ? this.staleJustify(round) ?? this.highQC : this.highQC;
+    const parent = this.tree.get(hex(justify.blockHash));
     if (parent === undefined) return;
     const ph = parent.block.header;
     const height = ph.height + 1;
@@ -429,7 +430,7 @@ export class ConsensusCore {
     const epoch = epochOf(height, this.config.epochLength);
     const header = {
       chainId: this.config.chainId, height, round, parentHash: parent.block.hash, proposer: this.self, timestamp: this.now,
-      txRoot: exec.txRoot, stateRoot: exec.stateRoot, justify: this.highQC, tc, epoch, randao: this.randaoField(st0, height, epoch),
+      txRoot: exec.txRoot, stateRoot: exec.stateRoot, justify, tc, epoch, randao: this.randaoField(st0, height, epoch),
       evidence: this.pool.select(new Set(st0.included.map((x) => x.key)), round, this.limits.maxEvidencePerBlock),
     };
     const block = makeBlock(header, txs);
@@ -442,14 +443,19 @@ export class ConsensusCore {
     this.metrics.proposalsMade++;
     this.detector.observe('proposal', this.self, round, { height, blockHash: block.hash, sig });
     if (this.config.unsafe?.equivocateProposals === true && this.config.validators.length > 1) {
-      // Byzantine test behaviour: a twin block differing only in its timestamp, sent to odd validators.
+      // Byzantine test behaviour: a twin block differing only in its timestamp, sent to odd validators
+      // (or to everyone, second, with equivocateToAll).
       const twin = makeBlock({ ...header, timestamp: header.timestamp + 1 }, txs);
       this.app.attach(exec.id, twin.hash);
       const twinSig = signer.sign(proposalSignBytes(this.config.chainId, round, height, twin.hash));
+      const msgA: ProposalMsg = { type: 'proposal', block, sig, highTC: this.highTC };
+      const msgB: ProposalMsg = { type: 'proposal', block: twin, sig: twinSig, highTC: this.highTC };
+      const toAll = this.config.unsafe.equivocateToAll === true;
       this.config.validators.forEach((_, i) => {
         if (i === this.self) return;
-        if (i % 2 === 0) this.send(i, { type: 'proposal', block, sig, highTC: this.highTC });
-        else this.send(i, { type: 'proposal', block: twin, sig: twinSig, highTC: this.highTC });
+        const [first, second] = i % 2 === 0 ? [msgA, msgB] : [msgB, msgA];
+        this.send(i, first);
+        if (toAll) this.send(i, second);
       });
       const entry: Entry = { block, state };
       this.tree.set(hex(block.hash), entry);
@@ -463,6 +469,19 @@ export class ConsensusCore {
     const entry: Entry = { block, state };
     this.tree.set(hex(block.hash), entry);
     this.considerVote(entry);
+  }
+
+  /**
+   * Test-only Byzantine leader (unsafe.staleQcFork): the justify of the block our high QC certifies,
+   * if its block is still in the tree and we would lead `round` on top of it; else null.
+   */
+  private staleJustify(round: number): QC | null {
+    const back = this.tree.get(hex(this.highQC.blockHash))?.block.header.justify;
+    const parent = back === undefined ? undefined : this.tree.get(hex(back.blockHash));
+    if (back === undefined || parent === undefined) return null;
+    const ph = parent.block.header;
+    const st = enterEpoch(parent.state, ph.height + 1, ph.round, this.rules);
+    return this.leaderOf(st.epochInfo, round) === this.self ? back : null;
   }
 
   private randaoField(st: ChainState, height: number, epoch: number): RandaoField {

@@ -163,6 +163,16 @@ export interface UnsafeSwitches {
   readonly equivocateProposals?: boolean;
   /** Byzantine behaviour: vote for every valid proposal seen in a round, not just the first. */
   readonly doubleVote?: boolean;
+  /**
+   * Byzantine behaviour, with equivocateProposals: send both blocks to every validator rather than
+   * one to each half, so that validators that (wrongly) vote twice in a round can certify both.
+   */
+  readonly equivocateToAll?: boolean;
+  /**
+   * Byzantine behaviour: as leader after a TC, extend the QC one block below its high QC (a stale
+   * QC the TC's high-QC condition must make correct validators refuse).
+   */
+  readonly staleQcFork?: boolean;
 }
 
 export interface ConsensusConfig {

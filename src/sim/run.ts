@@ -2,14 +2,27 @@
 // derived from each seed and prints one line per failing seed plus a summary; `--seed N` replays one
 // seed exactly (add --verbose for its stats). Exit code 1 if any seed fails. Wall time is not
 // measured here (the simulator never reads a clock); use `time`.
-// Options: --seeds K, --from S, --seed N, --nodes N (else derived from the seed), --real-sigs,
-// --unsafe skip-lvr|skip-tc-qc|one-chain (deliberately broken rules), --verbose.
-import { nodesForSeed, runSimulation, type SimFaults } from './simulator.ts';
-import type { UnsafeSwitches } from '../consensus/types.ts';
+// Options: --seeds K, --from S, --seed N, --nodes N (else derived from the seed), --real-sigs, --verbose,
+// --break skipLastVotedRoundCheck|skipTcHighQcCheck|commitOnOneChain: switch the rule off on every
+//   honest node and run the fault scenario built to expose it (BREAK_SCENARIOS, 4 validators), or
+//   with --faults random the seed's random faults. Failing seeds are then the expected outcome.
+// --unsafe skip-lvr|skip-tc-qc|one-chain is the older spelling of --break RULE --faults random.
+import { BREAK_SCENARIOS, BREAKABLE_RULES, nodesForSeed, runSimulation, type BreakableRule, type SimFaults } from './simulator.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const ALIASES: Readonly<Record<string, BreakableRule>> = { 'skip-lvr': 'skipLastVotedRoundCheck', 'skip-tc-qc': 'skipTcHighQcCheck', 'one-chain': 'commitOnOneChain' };
+
+function parseRule(): { rule: BreakableRule | undefined; randomFaults: boolean } {
+  const legacy = arg('--unsafe');
+  const name = arg('--break') ?? legacy;
+  if (name === undefined) return { rule: undefined, randomFaults: true };
+  const rule = ALIASES[name] ?? BREAKABLE_RULES.find((r) => r === name);
+  if (rule === undefined) throw new Error(`unknown rule '${name}'; one of ${BREAKABLE_RULES.join(', ')}`);
+  return { rule, randomFaults: legacy !== undefined || arg('--faults') === 'random' };
 }
 
 function main(): void {
@@ -18,25 +31,33 @@ function main(): void {
   const count = single !== undefined ? 1 : Number(arg('--seeds') ?? 200);
   const first = single !== undefined ? Number(single) : from;
   const verbose = process.argv.includes('--verbose') || single !== undefined;
-  const unsafeName = arg('--unsafe');
-  const unsafe: UnsafeSwitches | undefined =
-    unsafeName === 'skip-lvr' ? { skipLastVotedRoundCheck: true } : unsafeName === 'one-chain' ? { commitOnOneChain: true }
-      : unsafeName === 'skip-tc-qc' ? { skipTcHighQcCheck: true } : undefined;
+  const { rule, randomFaults } = parseRule();
+  const replayFlags = rule === undefined ? '' : ` --break ${rule}${randomFaults ? ' --faults random' : ''}`;
   let failed = 0;
   let commits = 0;
+  const failing: number[] = [];
   for (let seed = first; seed < first + count; seed++) {
-    const nodes = arg('--nodes') !== undefined ? Number(arg('--nodes')) : nodesForSeed(seed);
-    const r = runSimulation({ seed, nodes, faults: 'random', realSignatures: process.argv.includes('--real-sigs'), unsafeHonest: unsafe });
+    const nodesArg = arg('--nodes');
+    const nodes = nodesArg !== undefined ? Number(nodesArg) : randomFaults ? nodesForSeed(seed) : 4;
+    const faults: SimFaults | 'random' = randomFaults || rule === undefined ? 'random' : BREAK_SCENARIOS[rule];
+    const r = runSimulation({ seed, nodes, faults, realSignatures: process.argv.includes('--real-sigs'), breakRule: rule });
     commits += r.stats.commits;
     if (!r.ok) {
       failed++;
-      console.log(`FAIL seed=${seed} nodes=${nodes} ${r.stats.faults}: ${r.violations.join(' | ')}`);
+      failing.push(seed);
+      console.log(`FAIL seed=${seed} nodes=${nodes} ${r.stats.faults}${r.stats.attack !== '' ? ` attack=[${r.stats.attack}]` : ''}: ${r.violations.join(' | ')}`);
+      console.log(`  replay: node --import tsx src/sim/run.ts --seed ${seed}${nodesArg !== undefined ? ` --nodes ${nodes}` : ''}${replayFlags}`);
     }
     if (verbose) console.log(`seed=${seed} nodes=${nodes} ${JSON.stringify(r.stats)}`);
+    if (single !== undefined && rule !== undefined) {
+      // The other half of the demonstration: the same seed and faults with the rule put back.
+      const intact = runSimulation({ seed, nodes, faults, realSignatures: process.argv.includes('--real-sigs') });
+      console.log(`same seed with ${rule} intact: ${intact.ok ? 'ok' : `FAIL ${intact.violations.join(' | ')}`} (height ${intact.stats.minHonestHeight}${intact.stats.attack !== '' ? `, attack=[${intact.stats.attack}]` : ''})`);
+    }
   }
+  if (rule !== undefined) console.log(`rule ${rule} broken on every honest node; seeds that caught it: ${failing.length > 0 ? failing.join(' ') : 'none'}`);
   console.log(`${count - failed} passed, ${failed} failed (${count} seeds from ${first}, ${commits} commits)`);
   process.exitCode = failed > 0 ? 1 : 0;
 }
 
-export type { SimFaults };
 main();

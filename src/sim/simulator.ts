@@ -1,19 +1,44 @@
 // Deterministic in-process simulation of N consensus cores. One seeded PRNG owns the network (drop,
 // delay, duplication, reordering, partitions), the clock (virtual ms), the disk (safety state is
 // durable once its `persist` action is processed; the commit log only at random "fsync" points) and
-// crash/restart. Byzantine validators: an equivocating, double-voting leader, or Twins (two honest
-// instances sharing one key). Invariants are checked as the run goes; any seed replays exactly.
+// crash/restart. Byzantine validators: an equivocating, double-voting leader, Twins (two honest
+// instances sharing one key), or one of two targeted attacks in which the adversary (one validator
+// below a third of the power, plus the network before it heals) tries to fork the chain; they only
+// succeed if honest validators break a voting rule. Invariants are checked as the run goes; any seed
+// replays exactly.
 import { toHex } from '../crypto/sha256.ts';
 import { genesisBlock, genesisQC } from '../consensus/block.ts';
 import { ConsensusCore, type Action } from '../consensus/core.ts';
-import { decodeMessage } from '../consensus/messages.ts';
+import { decodeMessage, type ConsensusMessage } from '../consensus/messages.ts';
+import { quorumThreshold } from '../consensus/quorum.ts';
 import type { Block, ConsensusConfig, QC, SafetyState, UnsafeSwitches, Validator } from '../consensus/types.ts';
 import { FakeApp } from './fake-app.ts';
 import { fakeKey, fakeVerifier, realKey, realVerifier, type SimKey } from './keys.ts';
 import { Prng } from './prng.ts';
 import { EventQueue } from './queue.ts';
 
-export type ByzantineMode = 'none' | 'equivocate' | 'twins';
+/**
+ * none; equivocate: two proposals per led round (one to each half), votes for both; twins: two honest
+ * instances with one key; split-vote and stale-fork: the targeted attacks described at `Attack`.
+ */
+export type ByzantineMode = 'none' | 'equivocate' | 'twins' | 'split-vote' | 'stale-fork';
+
+/** The rules `breakRule` can switch off on every honest node. */
+export type BreakableRule = 'skipLastVotedRoundCheck' | 'skipTcHighQcCheck' | 'commitOnOneChain';
+export const BREAKABLE_RULES: readonly BreakableRule[] = ['skipLastVotedRoundCheck', 'skipTcHighQcCheck', 'commitOnOneChain'];
+
+/**
+ * A fault scenario (4 equal validators) in which breaking the rule leads to a safety violation within
+ * a few seeds, while the intact protocol survives it: a double vote lets the split-vote attack certify
+ * both of a leader's blocks; voting on a stale QC after a TC lets the stale-fork attack certify a
+ * branch beside a committed block; under the 1-chain rule a node commits a block on its first QC,
+ * which lossy links can keep from the others, who then certify a sibling after a TC.
+ */
+export const BREAK_SCENARIOS: Readonly<Record<BreakableRule, SimFaults>> = {
+  skipLastVotedRoundCheck: { byzantine: 'split-vote', maxDelayMs: 40 },
+  skipTcHighQcCheck: { byzantine: 'stale-fork', maxDelayMs: 40 },
+  commitOnOneChain: { dropRate: 0.2, maxDelayMs: 100 },
+};
 
 export interface SimFaults {
   readonly dropRate?: number;
@@ -45,6 +70,8 @@ export interface SimOptions {
   readonly livenessBoundMs?: number;
   /** Protocol-breaking switches for honest nodes, combined with the faults (also with 'random'). */
   readonly unsafeHonest?: UnsafeSwitches;
+  /** Shorthand for unsafeHonest: {[breakRule]: true} (merged with unsafeHonest). */
+  readonly breakRule?: BreakableRule;
   /** Leader pacing (ms) between entering a round and proposing. */
   readonly blockIntervalMs?: number;
 }
@@ -67,6 +94,8 @@ export interface SimStats {
   equivocations: number;
   syncBlocks: number;
   faults: string;
+  /** The targeted attack, once triggered: '<mode> round R victim V' ('' if none). */
+  attack: string;
 }
 
 export interface SimResult {
@@ -111,8 +140,44 @@ export function nodesForSeed(seed: number): number {
 
 type NoSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
+/**
+ * A targeted attack in the style of Twins (Bano et al.): routing depends on the round a message
+ * belongs to. Both attacks wait until an honest victim V is about to commit a block B (B of round
+ * `round` − 1 and a block of `round` extending it), deliver the votes of `round` to V only, so that V
+ * alone commits B, and then cut V off (messages of later rounds, and catch-up) until the network
+ * heals. The other honest nodes and the Byzantine one are still a quorum; they then try to certify
+ * and commit a block beside B:
+ * - split-vote: the Byzantine node leads round `round` − 1 and shows both of its blocks X and Y to
+ *   everyone; votes for X reach V only, votes for Y everyone else, and V leads `round`. V extends X
+ *   and commits it; the others, holding a QC for Y of the same round, extend Y after the TC of
+ *   `round`. Honest nodes never vote for both X and Y, so at most one of the two QCs can form.
+ * - stale-fork: after cutting V off, the Byzantine node votes for nothing until, leading a round after
+ *   a TC, it proposes a block extending B's parent (unsafe.staleQcFork). The TC reports B's QC, so
+ *   correct nodes refuse it.
+ */
+interface Attack {
+  readonly mode: 'split-vote' | 'stale-fork';
+  readonly round: number;
+  readonly victim: number;
+  /** split-vote: the Byzantine blocks of round − 1, first seen first (votes for [0] go to V only). */
+  readonly blocks: string[];
+  /** stale-fork: the Byzantine node has made its fork proposal and votes again. */
+  forked: boolean;
+}
+
+/** The round a message belongs to for routing; catch-up and evidence belong to none (Infinity). */
+function messageRound(m: ConsensusMessage): number {
+  switch (m.type) {
+    case 'proposal': return m.block.header.round;
+    case 'vote':
+    case 'timeout': return m.round;
+    case 'cert': return Math.max(m.qc.round, m.tc?.round ?? 0);
+    default: return Number.POSITIVE_INFINITY;
+  }
+}
+
 function randomFaults(rng: Prng, n: number): SimFaults {
-  const byz: ByzantineMode[] = ['none', 'equivocate', 'twins'];
+  const byz: ByzantineMode[] = ['none', 'equivocate', 'twins', 'split-vote', 'stale-fork'];
   return {
     dropRate: [0, 0.02, 0.1, 0.25][rng.int(0, 3)]!,
     dupRate: [0, 0.05][rng.int(0, 1)]!,
@@ -120,12 +185,13 @@ function randomFaults(rng: Prng, n: number): SimFaults {
     maxDelayMs: [20, 100, 400][rng.int(0, 2)]!,
     partitions: rng.chance(0.5),
     crashes: rng.chance(0.5),
-    byzantine: n >= 4 ? byz[rng.int(0, 2)]! : 'none',
+    byzantine: n >= 4 ? byz[rng.int(0, byz.length - 1)]! : 'none',
   };
 }
 
 function describe(f: SimFaults): string {
-  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}`;
+  const broken = Object.entries(f.unsafe ?? {}).filter(([, on]) => on === true).map(([k]) => k);
+  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}${broken.length > 0 ? ` broken=${broken.join(',')}` : ''}`;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
@@ -133,7 +199,8 @@ export function runSimulation(opts: SimOptions): SimResult {
   const n = opts.nodes;
   if (!Number.isInteger(n) || n < 1 || n > 10) throw new RangeError('nodes must be 1..10');
   const f0: SimFaults = opts.faults === 'random' ? randomFaults(rng, n) : opts.faults ?? {};
-  const faults: SimFaults = opts.unsafeHonest !== undefined ? { ...f0, unsafe: opts.unsafeHonest } : f0;
+  const unsafeHonest: UnsafeSwitches | undefined = opts.breakRule !== undefined ? { ...opts.unsafeHonest, [opts.breakRule]: true } : opts.unsafeHonest;
+  const faults: SimFaults = unsafeHonest !== undefined ? { ...f0, unsafe: unsafeHonest } : f0;
   const duration = opts.durationMs ?? 12_000;
   const healAt = Math.floor(duration * 0.6);
   const maxSteps = opts.steps ?? 400_000;
@@ -168,6 +235,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   const stats: SimStats = {
     events: 0, virtualMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, commits: 0, maxHeight: 0, minHonestHeight: 0, rounds: 0,
     timeouts: 0, tcsFormed: 0, evidence: 0, slashingEvents: 0, crashes: 0, equivocations: 0, syncBlocks: 0, faults: describe(faults),
+    attack: '',
   };
 
   const queue = new EventQueue<SimEvent>();
@@ -193,6 +261,9 @@ export function runSimulation(opts: SimOptions): SimResult {
   };
   for (let i = 0; i < n; i++) {
     if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
+    else if (i === byzIndex && faults.byzantine === 'split-vote') addInstance(i, false, { equivocateProposals: true, equivocateToAll: true, doubleVote: true });
+    // It votes for its own stale block, which its own (correct) TC rule would forbid.
+    else if (i === byzIndex && faults.byzantine === 'stale-fork') addInstance(i, false, { staleQcFork: true, skipTcHighQcCheck: true });
     else if (i === byzIndex && faults.byzantine === 'twins') {
       addInstance(i, false, undefined);
       addInstance(i, false, undefined);
@@ -211,9 +282,74 @@ export function runSimulation(opts: SimOptions): SimResult {
   const faultPhase = () => now < healAt;
   const crashProb = faults.crashes === true ? 0.003 : 0;
 
+  const attackMode = byzIndex >= 0 && (faults.byzantine === 'split-vote' || faults.byzantine === 'stale-fork') ? faults.byzantine : null;
+  let attack: Attack | null = null;
+  const quorum = quorumThreshold(total);
+  // The victim must be honest, and the rest must still be a quorum together with the Byzantine node;
+  // for stale-fork the honest rest must not be one on its own (else it certifies past B without it).
+  const victimFits = (v: number) => v !== byzIndex && total - powers[v]! >= quorum && (attackMode !== 'stale-fork' || total - powers[v]! - powers[byzIndex]! < quorum);
+  // Lets the chain grow a little first, so that the fork is not just beside genesis.
+  const attackFromRound = 3;
+
+  const maybeStartAttack = (from: Instance, m: ConsensusMessage) => {
+    if (attack !== null || attackMode === null || m.type !== 'proposal') return;
+    const h = m.block.header;
+    if (h.round < attackFromRound) return;
+    if (attackMode === 'split-vote') {
+      if (from.honest) return;
+      const v = from.core.leaderFor(m.block.hash, h.round + 1);
+      if (v === null || !victimFits(v)) return;
+      attack = { mode: attackMode, round: h.round + 1, victim: v, blocks: [], forked: false };
+    } else {
+      if (h.tc !== null || h.justify.round !== h.round - 1) return;
+      let v = -1;
+      for (let i = 0; i < n; i++) if (victimFits(i) && (v < 0 || powers[i]! < powers[v]!)) v = i;
+      if (v < 0) return;
+      attack = { mode: attackMode, round: h.round, victim: v, blocks: [], forked: false };
+    }
+    stats.attack = `${attack.mode} round ${attack.round} victim ${attack.victim}`;
+  };
+
+  /** Whether the adversary drops message `m` from `from` to `to` (it has already started). */
+  const attackDrops = (a: Attack, from: Instance, to: Instance, m: ConsensusMessage): boolean => {
+    const r = messageRound(m);
+    if (r > a.round) {
+      if (from.index === a.victim || to.index === a.victim) return true;
+      // Until its fork the Byzantine node neither adds its vote to a QC nor sees one form: with no QC
+      // above B's, the others cannot commit B themselves, and its stale QC stays that of B's parent.
+      return a.mode === 'stale-fork' && !a.forked && m.type === 'vote' && (from.index === byzIndex || to.index === byzIndex);
+    }
+    if (m.type !== 'vote') return false;
+    if (r === a.round) return to.index !== a.victim;
+    if (r === a.round - 1 && a.mode === 'split-vote') {
+      const h = toHex(m.blockHash);
+      if (h === a.blocks[0]) return to.index !== a.victim;
+      if (h === a.blocks[1]) return to.index === a.victim;
+    }
+    return false;
+  };
+
+  // split-vote: V's block of round R carries QC(X); the others must form QC(Y) first, or (equal rounds:
+  // the first one stays) they keep QC(X) as their high QC and extend X. Holding V's proposal for the
+  // longest message delay lets the votes for Y arrive first.
+  const attackHoldMs = (a: Attack, from: Instance, m: ConsensusMessage): number =>
+    a.mode === 'split-vote' && m.type === 'proposal' && from.index === a.victim && m.block.header.round === a.round ? faults.maxDelayMs ?? 20 : 0;
+
   const send = (from: Instance, to: number | 'all', bytes: Uint8Array, kind: string) => {
+    // Before the attack starts only proposals can start it; decoding everything would slow the sweep.
+    const adversary = attackMode !== null && faultPhase() && (attack !== null || kind === 'proposal');
+    const decoded = adversary || (!from.honest && (kind === 'proposal' || kind === 'vote')) ? decodeMessage(bytes) : null;
+    if (adversary && decoded !== null) {
+      maybeStartAttack(from, decoded);
+      const a: Attack | null = attack;
+      if (a !== null && decoded.type === 'proposal' && !from.honest) {
+        const h = decoded.block.header;
+        if (a.mode === 'split-vote' && h.round === a.round - 1 && !a.blocks.includes(toHex(decoded.block.hash))) a.blocks.push(toHex(decoded.block.hash));
+        if (a.mode === 'stale-fork' && h.round > a.round && h.tc !== null) a.forked = true;
+      }
+    }
     if (!from.honest && (kind === 'proposal' || kind === 'vote')) {
-      const m = decodeMessage(bytes);
+      const m = decoded!;
       if (m.type === 'proposal' || m.type === 'vote') {
         const round = m.type === 'proposal' ? m.block.header.round : m.round;
         const hash = toHex(m.type === 'proposal' ? m.block.hash : m.blockHash);
@@ -227,12 +363,14 @@ export function runSimulation(opts: SimOptions): SimResult {
     for (const t of targets) {
       stats.messagesSent++;
       if (faultPhase()) {
+        if (attack !== null && decoded !== null && attackDrops(attack, from, t, decoded)) { stats.messagesDropped++; continue; }
         if (rng.chance(faults.dropRate ?? 0)) { stats.messagesDropped++; continue; }
         if (partition !== null && partition.has(from.index) !== partition.has(t.index)) { stats.messagesDropped++; continue; }
       }
       const lo = faults.minDelayMs ?? 1;
       const hi = faultPhase() ? faults.maxDelayMs ?? 20 : Math.min(faults.maxDelayMs ?? 20, 50);
-      push({ at: now + rng.int(lo, hi), kind: 'deliver', to: t.id, from: from.index, bytes });
+      const hold = attack !== null && decoded !== null && faultPhase() ? attackHoldMs(attack, from, decoded) : 0;
+      push({ at: now + hold + rng.int(lo, hi), kind: 'deliver', to: t.id, from: from.index, bytes });
       if (faultPhase() && rng.chance(faults.dupRate ?? 0)) push({ at: now + rng.int(lo, hi * 2), kind: 'deliver', to: t.id, from: from.index, bytes });
     }
   };
