@@ -6,7 +6,7 @@ import { buildTx, decodeTx, txLimits } from '../../src/chain/tx.ts';
 import { verifyZip215 } from '../../src/crypto/ed25519.ts';
 import { toHex } from '../../src/crypto/sha256.ts';
 import { DEFAULT_MA_PARAMS } from '../../src/engine/types.ts';
-import { nodeSigner, signTxFast } from '../../src/rpc/node-signer.ts';
+import { nodeSigner, openSslSigner, signTxFast, type FastSigner } from '../../src/rpc/node-signer.ts';
 import { KeyFileError, parseKeyFile, testClientKey, testClientSeed } from '../../src/rpc/test-keys.ts';
 import { percentile } from '../../src/cli/flood.ts';
 
@@ -16,9 +16,12 @@ test('test client keys are deterministic and distinct', () => {
   assert.throws(() => testClientSeed(-1), RangeError);
 });
 
-test('the node:crypto signer produces the same wire bytes and txid as buildTx', () => {
+test('the fast signers (libsodium, node:crypto) produce the same wire bytes and txid as buildTx', () => {
   const seed = testClientSeed(9);
-  const s = nodeSigner(seed);
+  for (const s of [nodeSigner(seed), openSslSigner(seed)]) checkSigner(s, seed);
+});
+
+function checkSigner(s: FastSigner, seed: Uint8Array): void {
   const vec = Array.from({ length: DEFAULT_MA_PARAMS.dim }, (_, i) => i - 64);
   for (const op of [
     { op: 'add' as const, shard: 1, layer: 2, slot: 3, vec },
@@ -33,7 +36,7 @@ test('the node:crypto signer produces the same wire bytes and txid as buildTx', 
     const d = decodeTx(fast.bytes, txLimits(DEFAULT_MA_PARAMS, 1 << 20));
     assert.ok(verifyZip215(d.body.sender, d.bodyBytes, d.signature));
   }
-});
+}
 
 test('key files: valid, mismatched public key, bad hex, not JSON', () => {
   const k = testClientKey(3);
