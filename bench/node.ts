@@ -59,7 +59,7 @@ function flood(url: string, rate: number, duration: number): Promise<FloodSummar
     // window), and send big batches: the load generator shares this machine's two cores with the node,
     // and a generator that signs while it sends measures itself rather than the node.
     // validUntil stays valid for most of the chain's window (1,000 blocks), since signing ahead takes a while.
-    const presign = rate > 0 ? rate * duration : Math.min(300_000, 12_000 * duration);
+    const presign = rate > 0 ? rate * duration : Math.min(500_000, 16_000 * duration);
     const args = [CLI, 'flood', '--rpc', url, '--senders', String(SENDERS), '--rate', String(rate), '--duration', String(duration), '--drain', '10', '--presign', String(presign), '--margin', '900', '--batch', '500', '--concurrency', '16', '--json'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
