@@ -73,6 +73,14 @@ export function encodeCanonical(v: Canon): Uint8Array {
 /** Decode bytes and insist that they are the one canonical encoding of what they decode to. */
 export function decodeCanonical(bytes: Uint8Array, maxBytes = 1 << 20): Canon {
   if (bytes.byteLength > maxBytes) throw new CanonicalError(`encoding of ${bytes.byteLength} bytes exceeds ${maxBytes}`);
+  if (fastEnabled) {
+    const fast = decodeMinimal(bytes);
+    if (fast !== undefined) return fast;
+  }
+  return decodeGeneric(bytes);
+}
+
+function decodeGeneric(bytes: Uint8Array): Canon {
   let v: unknown;
   try {
     v = packr.unpack(bytes);
@@ -107,3 +115,153 @@ function normalize(v: unknown, depth: number): unknown {
   if (typeof v === 'number' && !Number.isInteger(v)) throw new CanonicalError('floats are not allowed in canonical encoding');
   return v;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fast path. Decoding, re-encoding and comparing costs about as much as everything else a node
+// does with a transaction, and every validator decodes every transaction. decodeMinimal() reads
+// the subset of msgpack that canonical values use in practice (nil, booleans, integers of up to
+// 32 bits, ASCII strings and bin of up to 64 KiB, arrays of up to 64 Ki items) and accepts an input
+// only when every header is the shortest one for its value, which is what the encoder writes (the
+// module checks that against the encoder when it loads, and turns the fast path off if they ever
+// disagree). Anything else, including every malformed input, returns undefined and goes through
+// decodeGeneric(), so the fast path can change speed only, never which inputs are accepted or what
+// they decode to (test/codec/canonical.test.ts compares the two on valid and mutated encodings).
+
+interface Cursor {
+  pos: number;
+}
+
+/** The value, or undefined when the input is outside the fast subset (the caller falls back). */
+export function decodeMinimal(bytes: Uint8Array): Canon | undefined {
+  const c: Cursor = { pos: 0 };
+  const v = readValue(bytes, c, 0);
+  return v !== undefined && c.pos === bytes.length ? v : undefined;
+}
+
+function readValue(b: Uint8Array, c: Cursor, depth: number): Canon | undefined {
+  if (c.pos >= b.length) return undefined;
+  const t = b[c.pos++]!;
+  if (t < 0x80) return t;
+  if (t >= 0xe0) return t - 0x100;
+  if ((t & 0xf0) === 0x90) return readArray(b, c, t & 0x0f, depth);
+  if ((t & 0xe0) === 0xa0) return readAscii(b, c, t & 0x1f);
+  switch (t) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xcc: {
+      const v = readUint(b, c, 1);
+      return v !== undefined && v >= 0x80 ? v : undefined;
+    }
+    case 0xcd: {
+      const v = readUint(b, c, 2);
+      return v !== undefined && v >= 0x100 ? v : undefined;
+    }
+    case 0xce: {
+      const v = readUint(b, c, 4);
+      return v !== undefined && v >= 0x10000 ? v : undefined;
+    }
+    case 0xd0: {
+      const v = readUint(b, c, 1);
+      return v !== undefined && v >= 0x80 && v - 0x100 < -0x20 ? v - 0x100 : undefined;
+    }
+    case 0xd1: {
+      const v = readUint(b, c, 2);
+      return v !== undefined && v >= 0x8000 && v - 0x10000 < -0x80 ? v - 0x10000 : undefined;
+    }
+    case 0xd2: {
+      const v = readUint(b, c, 4);
+      return v !== undefined && v >= 0x80000000 && v - 0x100000000 < -0x8000 ? v - 0x100000000 : undefined;
+    }
+    case 0xd9: {
+      const n = readUint(b, c, 1);
+      return n !== undefined && n >= 0x20 ? readAscii(b, c, n) : undefined;
+    }
+    case 0xda: {
+      const n = readUint(b, c, 2);
+      return n !== undefined && n >= 0x100 ? readAscii(b, c, n) : undefined;
+    }
+    case 0xc4: {
+      const n = readUint(b, c, 1);
+      return n !== undefined ? readBin(b, c, n) : undefined;
+    }
+    case 0xc5: {
+      const n = readUint(b, c, 2);
+      return n !== undefined && n >= 0x100 ? readBin(b, c, n) : undefined;
+    }
+    case 0xdc: {
+      const n = readUint(b, c, 2);
+      return n !== undefined && n >= 0x10 ? readArray(b, c, n, depth) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function readUint(b: Uint8Array, c: Cursor, size: 1 | 2 | 4): number | undefined {
+  if (c.pos + size > b.length) return undefined;
+  let v = 0;
+  for (let i = 0; i < size; i++) v = v * 256 + b[c.pos + i]!;
+  c.pos += size;
+  return v;
+}
+
+function readBin(b: Uint8Array, c: Cursor, n: number): Uint8Array | undefined {
+  if (c.pos + n > b.length) return undefined;
+  // A plain Uint8Array view even when the input is a Buffer, as decodeGeneric() gives.
+  const v = new Uint8Array(b.buffer, b.byteOffset + c.pos, n);
+  c.pos += n;
+  return v;
+}
+
+function readAscii(b: Uint8Array, c: Cursor, n: number): string | undefined {
+  if (c.pos + n > b.length) return undefined;
+  let s = '';
+  for (let i = c.pos; i < c.pos + n; i++) {
+    const x = b[i]!;
+    if (x >= 0x80) return undefined; // UTF-8 beyond ASCII: leave it to the generic path
+    s += String.fromCharCode(x);
+  }
+  c.pos += n;
+  return s;
+}
+
+function readArray(b: Uint8Array, c: Cursor, n: number, depth: number): Canon[] | undefined {
+  // Same nesting limit as check(): deeper inputs are refused by the generic path, with its message.
+  if (depth + 1 > 16) return undefined;
+  const out: Canon[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = readValue(b, c, depth + 1);
+    if (v === undefined) return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
+/** The encoder must write exactly the shortest headers decodeMinimal() insists on. */
+function encoderIsMinimal(): boolean {
+  const probes: Canon[] = [null, true, false, [], [[[]]], new Uint8Array(0), '', 'numchain/tx/v1'];
+  for (const v of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, U32_MAX, -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, I32_MIN]) probes.push(v);
+  for (const n of [1, 0x1f, 0x20, 0xff, 0x100, 0xffff]) probes.push('x'.repeat(n), new Uint8Array(n).fill(n & 0xff));
+  for (const n of [0x0f, 0x10, 0xffff]) probes.push(new Array<Canon>(n).fill(n & 0x7f));
+  return probes.every((v) => {
+    const bytes = encodeCanonical(v);
+    const fast = decodeMinimal(bytes);
+    return fast !== undefined && sameCanon(fast, decodeGeneric(bytes));
+  });
+}
+
+/** Deep equality of canonical values (bytes by content). */
+export function sameCanon(a: Canon, b: Canon): boolean {
+  if (a instanceof Uint8Array) return b instanceof Uint8Array && sameBytes(a, b);
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameCanon(x as Canon, (b as readonly Canon[])[i] as Canon));
+  return a === b;
+}
+
+const fastEnabled = encoderIsMinimal();
+
+/** Whether decodeCanonical uses the fast path here (false only if the encoder changed behaviour). */
+export const canonicalFastPath = fastEnabled;

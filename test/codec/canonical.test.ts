@@ -1,7 +1,9 @@
 // Canonical encoding: one byte string per value, so a hash or signature means the same on every node.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CanonicalError, decodeCanonical, encodeCanonical, type Canon } from '../../src/codec/canonical.ts';
+import { CanonicalError, canonicalFastPath, decodeCanonical, decodeMinimal, encodeCanonical, sameCanon, type Canon } from '../../src/codec/canonical.ts';
+import { Packr } from 'msgpackr';
+import { CANONICAL_PACKR_OPTIONS } from '../../src/codec/canonical.ts';
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -37,6 +39,94 @@ test('decode rejects non-minimal integers, floats, maps, truncation and oversize
     assert.throws(() => decodeCanonical(new Uint8Array(bytes)), (e: unknown) => e instanceof CanonicalError, what);
   }
   assert.throws(() => decodeCanonical(encodeCanonical([new Uint8Array(100)]), 50), (e: unknown) => e instanceof CanonicalError);
+});
+
+// The generic definition of canonical: msgpackr decodes the bytes, and re-encoding gives them back.
+const reference = new Packr(CANONICAL_PACKR_OPTIONS);
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
+function randomCanon(r: () => number, depth: number): Canon {
+  const k = r() % (depth > 3 ? 6 : 8);
+  const ints = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -(2 ** 31), 2 ** 33, -(2 ** 33)];
+  switch (k) {
+    case 0: return ints[r() % ints.length]! + (r() % 3) - 1;
+    case 1: return r() % 2 === 0 ? null : r() % 2 === 0;
+    case 2: return 'ab/:-.'.repeat(r() % 60).slice(0, r() % 300);
+    case 3: return new Uint8Array(r() % 2 === 0 ? r() % 40 : r() % 700).map(() => r() & 0xff);
+    case 4: return r() % 2 === 0 ? 'é' : 'x';
+    case 5: return r() % 1000;
+    default: return Array.from({ length: r() % 20 }, () => randomCanon(r, depth + 1));
+  }
+}
+
+test('the fast decoder is on, and agrees with decode + re-encode on valid and mutated encodings', () => {
+  assert.ok(canonicalFastPath, 'the encoder writes the shortest headers the fast path expects');
+  const r = xorshift(20261130);
+  let fastHits = 0;
+  let mutatedAccepted = 0;
+  for (let i = 0; i < 3000; i++) {
+    const v = randomCanon(r, 0);
+    const bytes = encodeCanonical(v);
+    const fast = decodeMinimal(bytes);
+    if (fast !== undefined) {
+      fastHits++;
+      assert.ok(sameCanon(fast, v), `fast decode of a valid encoding #${i}`);
+    }
+    assert.ok(sameCanon(decodeCanonical(bytes), v));
+    // Mutations: flip, drop or insert a byte. Whatever the fast path accepts, the generic
+    // definition must accept too, with the same value.
+    for (let m = 0; m < 4; m++) {
+      const mut = Array.from(bytes);
+      const at = r() % Math.max(1, mut.length);
+      const kind = r() % 3;
+      if (kind === 0 && mut.length > 0) mut[at] = (mut[at]! ^ (1 << (r() % 8))) & 0xff;
+      else if (kind === 1 && mut.length > 0) mut.splice(at, 1);
+      else mut.splice(at, 0, r() & 0xff);
+      const mb = Uint8Array.from(mut);
+      const f = decodeMinimal(mb);
+      if (f === undefined) continue;
+      mutatedAccepted++;
+      let generic: unknown;
+      try {
+        generic = reference.unpack(mb);
+      } catch {
+        assert.unreachable(`fast path accepted bytes msgpackr cannot decode: ${hex(mb)}`);
+      }
+      const again = encodeCanonical(f);
+      assert.is(hex(again), hex(mb), `fast path accepted a non-canonical encoding: ${hex(mb)}`);
+      assert.ok(sameCanon(generic as Canon, f), `msgpackr decodes ${hex(mb)} to the same value`);
+    }
+  }
+  assert.ok(fastHits > 1000, `the fast path was taken (${fastHits} of 3000)`);
+  assert.ok(mutatedAccepted > 100, `some mutations were valid encodings of other values (${mutatedAccepted})`);
+});
+
+test('the fast decoder leaves non-minimal headers, floats, non-ASCII strings and trailing bytes to the generic path', () => {
+  for (const bad of [
+    [0xcc, 0x05], // uint8 for 5
+    [0xcd, 0x00, 0xff], // uint16 for 255
+    [0xd0, 0x05], // int8 for 5
+    [0xd0, 0xf0], // int8 for -16 (fixneg is shorter)
+    [0xd9, 0x01, 0x61], // str8 for a 1-character string
+    [0xc5, 0x00, 0x01, 0x00], // bin16 for 1 byte
+    [0xdc, 0x00, 0x01, 0x00], // array16 for 1 item
+    [0xcb, 0, 0, 0, 0, 0, 0, 0, 0], // float64
+    [0xa2, 0xc3, 0xa9], // 'é'
+    [0x01, 0x02], // trailing byte
+  ]) {
+    assert.is(decodeMinimal(Uint8Array.from(bad)), undefined, hex(Uint8Array.from(bad)));
+  }
+  assert.is(hex(decodeCanonical(Uint8Array.from([0xa2, 0xc3, 0xa9])) === 'é' ? Uint8Array.of(1) : Uint8Array.of(0)), '01', 'the generic path still decodes UTF-8');
 });
 
 test.run();
