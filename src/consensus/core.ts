@@ -16,7 +16,7 @@ import { ConsensusError, fail } from './errors.ts';
 import { EquivocationDetector, EvidencePool } from './evidence.ts';
 import { initialPriorities, ProposerSchedule } from './leader.ts';
 import {
-  decodeMessage, encodeMessage, type ConsensusMessage, type MessageType, type ProposalMsg, type SyncRequestMsg, type SyncResponseMsg,
+  decodeMessage, encodeMessage, syncBlockBytes, syncResponseBudget, type ConsensusMessage, type MessageType, type ProposalMsg, type SyncRequestMsg, type SyncResponseMsg,
   type TimeoutMsg, type VoteMsg,
 } from './messages.ts';
 import { signedPower, validateValidators } from './quorum.ts';
@@ -124,7 +124,7 @@ export class ConsensusCore {
   private roundDeadline = Number.POSITIVE_INFINITY;
   private proposeAt: number | null = null;
   private lastTimerAt = Number.NaN;
-  private sync: { toHash: string; at: number } | null = null;
+  private sync: { toHash: string; fromHeight: number; at: number } | null = null;
   private started = false;
   private now = 0;
   private out: Action[] = [];
@@ -820,10 +820,15 @@ export class ConsensusCore {
   private requestSync(from: number, toHash: Uint8Array): void {
     if (from < 0 || from === this.self || from >= this.config.validators.length) return;
     const k = hex(toHash);
-    if (this.sync !== null && this.sync.toHash === k && this.now - this.sync.at < this.config.timeoutBaseMs) return;
-    this.sync = { toHash: k, at: this.now };
+    const fromHeight = this.tip.block.header.height + 1;
+    // One request in flight per gap: while catching up every incoming certificate names a newer
+    // block, and a request for each would fetch the same range many times over (the follow-up in
+    // onSyncResponse extends it towards the highest QC anyway). A lost answer is retried after
+    // timeoutBaseMs.
+    if (this.sync !== null && (this.sync.toHash === k || this.sync.fromHeight === fromHeight) && this.now - this.sync.at < this.config.timeoutBaseMs) return;
+    this.sync = { toHash: k, fromHeight, at: this.now };
     this.metrics.syncRequests++;
-    this.send(from, { type: 'sync_request', fromHeight: this.tip.block.header.height + 1, toHash });
+    this.send(from, { type: 'sync_request', fromHeight, toHash });
   }
 
   private onSyncRequest(from: number, msg: SyncRequestMsg): void {
@@ -839,7 +844,15 @@ export class ConsensusCore {
     if (chain.length === 0) return;
     chain.reverse();
     if (chain[0]!.header.height !== msg.fromHeight) return;
-    const blocks = chain.slice(0, this.limits.maxSyncBlocks);
+    const budget = syncResponseBudget(this.limits);
+    const blocks: Block[] = [];
+    let bytes = 0;
+    for (const b of chain) {
+      if (blocks.length >= this.limits.maxSyncBlocks) break;
+      bytes += syncBlockBytes(b);
+      if (blocks.length > 0 && bytes > budget) break;
+      blocks.push(b);
+    }
     const qc = blocks.length < chain.length ? chain[blocks.length]!.header.justify : this.qcByBlock.get(hex(blocks[blocks.length - 1]!.hash)) ?? null;
     this.send(from, { type: 'sync_response', blocks, qc });
   }
@@ -855,19 +868,29 @@ export class ConsensusCore {
     let lastQC = msg.qc ?? this.qcByBlock.get(hex(last.hash)) ?? null;
     if (lastQC !== null && !bytesEqual(lastQC.blockHash, last.hash)) lastQC = null;
     const certified = lastQC === null ? blocks.length - 1 : blocks.length;
+    let applied = 0;
     for (let i = 0; i < certified; i++) {
       const b = blocks[i]!;
       this.checkHeader(b);
       if (b.header.height <= this.tip.block.header.height) continue;
       this.processQC(b.header.justify, from, false);
-      const before = this.tree.size;
+      // Not tree.size: inserting a block can commit and prune its ancestors.
+      const k = hex(b.hash);
+      const had = this.tree.has(k);
       this.handleBlock(b, from, null);
-      if (this.tree.size > before) this.metrics.syncBlocksApplied++;
+      if (!had && (this.tree.has(k) || this.tip.block.header.height >= b.header.height)) {
+        this.metrics.syncBlocksApplied++;
+        applied++;
+      }
     }
     if (lastQC !== null) this.processQC(lastQC, from, false);
-    this.sync = null;
-    // More to fetch when the response was cut at maxSyncBlocks: ask again towards the highest QC.
-    if (!this.tree.has(hex(this.highQC.blockHash)) && this.highQC.height > this.tip.block.header.height) this.requestSync(from, this.highQC.blockHash);
+    // Only a response that brought new blocks asks for the next range: a duplicate (the answer to a
+    // retried or overtaken request) asking again too would keep every extra request alive forever.
+    if (applied > 0) {
+      this.sync = null;
+      // More to fetch when the response was cut short: ask again towards the highest QC.
+      if (!this.tree.has(hex(this.highQC.blockHash)) && this.highQC.height > this.tip.block.header.height) this.requestSync(from, this.highQC.blockHash);
+    }
     for (const b of blocks) this.adoptOrphans(hex(b.hash));
   }
 }

@@ -54,6 +54,23 @@ export interface DecodeLimits { readonly maxMessageBytes: number; readonly maxSy
 
 const DEFAULT_DECODE: DecodeLimits = { maxMessageBytes: 4 << 20, maxSyncBlocks: 64, maxTxsPerBlock: 100_000, maxBlockBytes: 1 << 20 };
 
+// Room left in a sync_response for its QC (64 validators' signatures at most) and the envelope.
+const SYNC_RESPONSE_RESERVE = 64 << 10;
+
+/**
+ * Bytes the blocks of one sync_response may take so that it still decodes under `limits` (and so fits
+ * the transport frame, which is larger): blocks hold up to maxBlockBytes of transactions, so a block
+ * count alone would not bound the message.
+ */
+export function syncResponseBudget(limits: DecodeLimits): number {
+  return Math.max(0, limits.maxMessageBytes - SYNC_RESPONSE_RESERVE);
+}
+
+/** Encoded size of a block inside a sync_response, to fill one up to syncResponseBudget(). */
+export function syncBlockBytes(b: Block): number {
+  return encodeCanonical(blockToCanon(b)).length;
+}
+
 /** Decode untrusted bytes. Throws ConsensusError (code 'bad_encoding', 'bad_field', 'bad_tag', ...). */
 export function decodeMessage(b: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE): ConsensusMessage {
   let v: Canon;

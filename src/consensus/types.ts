@@ -121,7 +121,11 @@ export interface ConsensusLimits {
   readonly maxAggregationRounds: number;
   /** Messages for rounds further than this ahead of ours are dropped (after their certificates are used). */
   readonly maxFutureRounds: number;
-  /** Blocks per sync response. */
+  /**
+   * Blocks per sync response (also bounded by bytes: see syncResponseBudget in messages.ts). A
+   * response is one input, so the app executes all its blocks before the driver commits any: keep
+   * this well below the app's own bound on uncommitted blocks (64 in src/chain/app.ts).
+   */
   readonly maxSyncBlocks: number;
   /** Pending evidence items. */
   readonly maxEvidencePool: number;
@@ -141,7 +145,7 @@ export const DEFAULT_LIMITS: ConsensusLimits = Object.freeze({
   maxOrphans: 64,
   maxAggregationRounds: 16,
   maxFutureRounds: 64,
-  maxSyncBlocks: 32,
+  maxSyncBlocks: 48,
   maxEvidencePool: 64,
   maxEvidencePerBlock: 8,
   evidenceWindowRounds: 1000,
