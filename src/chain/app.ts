@@ -106,6 +106,8 @@ export interface ChainAppStats {
   executionsEvicted: number;
   executionsReused: number;
   verifiedCacheHits: number;
+  /** txs whose signature had to be checked while executing a block (not seen at admission) */
+  executionVerified: number;
   verifiedCacheSize: number;
   replayIndexSize: number;
   admitted: number;
@@ -130,7 +132,7 @@ export class ChainApp implements ConsensusApp {
   private readonly verified: FifoMap<number, SignedTx>;
   /** which checkpoint the engine's live state equals (null: unknown, restore before use) */
   private engineAt: EngineCheckpoint | null;
-  private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, admitted: 0 };
+  private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, executionVerified: 0, admitted: 0 };
   private readonly admitRejected: Record<string, number> = {};
 
   constructor(opts: ChainAppOptions) {
@@ -544,10 +546,10 @@ export class ChainApp implements ConsensusApp {
     inBlock.add(id);
     if (cached) {
       this.counters.verifiedCacheHits++;
-    } else if (this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) {
-      this.rememberVerified(tx);
     } else {
-      return reject(id, 'bad_signature', 'signature');
+      this.counters.executionVerified++;
+      if (!this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) return reject(id, 'bad_signature', 'signature');
+      this.rememberVerified(tx);
     }
     const w = checkWindow(tx.body.validUntil, height, this.chain.txWindow);
     if (w) return reject(id, w.code, w.field);

@@ -30,6 +30,7 @@ export class NodeMetrics {
   readonly mempoolBytes: Gauge;
   readonly txAccepted: Counter;
   readonly txRejected: Counter<'reason'>;
+  readonly execSignatureChecks: Counter<'how'>;
   readonly txCommitted: Counter;
   readonly blockApplySeconds: Histogram;
   readonly submitToCommitSeconds: Histogram;
@@ -76,6 +77,13 @@ export class NodeMetrics {
     this.txRejected = new Counter({ name: p + 'mempool_tx_rejected_total', help: 'Transactions refused at admission or execution, by reason.', labelNames: ['reason'] as const, registers });
     for (const r of opts.rejectReasons) this.txRejected.labels(r).inc(0);
     this.txCommitted = counter('consensus_txs_committed_total', 'Transactions in committed blocks (applied or rejected by execution).');
+    this.execSignatureChecks = new Counter({
+      name: p + 'state_tx_signature_checks_total',
+      help: 'Transactions in executed blocks by how their signature was known good: cached (verified at admission, off the consensus thread) or verified (checked during execution).',
+      labelNames: ['how'] as const,
+      registers,
+    });
+    for (const h of ['cached', 'verified']) this.execSignatureChecks.labels(h).inc(0);
     this.blockApplySeconds = hist('state_block_apply_seconds', 'Time to execute one block against the engine.', LATENCY_BUCKETS);
     this.submitToCommitSeconds = hist('tx_submit_to_commit_seconds', 'From RPC admission to the committed receipt, per transaction.', LATENCY_BUCKETS);
     this.fsyncSeconds = hist('store_fsync_seconds', 'Block log fsync latency.', FAST_BUCKETS.concat([0.25, 0.5, 1]));
