@@ -4,7 +4,7 @@
 // Cases: 4 validators flooded at a few rates; 7 validators at one rate; time from killing the
 // leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
 // Bounded: about 3–4 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
-// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<bound>"), BENCH_CLUSTER_KILLS (3).
+// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
 // Run: node --import tsx bench/cluster.ts
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
@@ -114,7 +114,8 @@ const cores = Math.min(2, cpus().length);
 const bound4 = (cores * verify.perCore) / 4;
 const bound7 = (cores * verify.perCore) / 7;
 process.stderr.write(`verifier ${verify.name}: ${verify.perCore.toFixed(0)}/s per core → bound ${bound4.toFixed(0)} tx/s for 4 validators, ${bound7.toFixed(0)} for 7\n`);
-const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(bound4)}`).split(',').map(Number);
+// Half the bound is the load the target names; the full bound shows what overload does.
+const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(bound4 / 2)},${Math.round(bound4)}`).split(',').map(Number);
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(bound7))]))];
 const gaps = await leaderKill();
 
