@@ -332,13 +332,22 @@ export class NumchainNode {
    * Many transactions at once: decode on this thread, verify the signatures on the worker pool
    * (when there is one), then admit in order. The consensus thread only pays for the decode.
    */
-  async admitBatch(list: readonly Uint8Array[], clientKey: string): Promise<AdmitResult[]> {
+  admitBatch(list: readonly Uint8Array[], clientKey: string): Promise<AdmitResult[]> {
+    return this.gated(
+      list.length,
+      () => list.map(() => ({ ok: false, txid: null, code: 'busy', field: 'txs', message: 'too many transaction batches are waiting for admission; retry later' }) as const),
+      () => this.admitBatchNow(list, clientKey),
+    );
+  }
+
+  /** Run `work` holding an admission slot; when the gate is full, count `txs` as 'busy' and return `refused()`. */
+  private async gated<T>(txs: number, refused: () => T, work: () => Promise<T>): Promise<T> {
     if (!(await this.admission.enter())) {
-      this.metrics.txRejected.labels('busy').inc(list.length);
-      return list.map(() => ({ ok: false, txid: null, code: 'busy', field: 'txs', message: 'too many transaction batches are waiting for admission; retry later' }) as const);
+      this.metrics.txRejected.labels('busy').inc(txs);
+      return refused();
     }
     try {
-      return await this.admitBatchNow(list, clientKey);
+      return await work();
     } finally {
       this.admission.leave();
     }
@@ -423,18 +432,10 @@ export class NumchainNode {
     this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.now())));
   }
 
-  private async admitGossip(txs: Uint8Array[], clientKey: string): Promise<void> {
+  private admitGossip(txs: Uint8Array[], clientKey: string): Promise<void> {
     // Gossip is best-effort: when admission is saturated the batch is dropped (and counted); the
     // transactions still reach the chain through the validator that received them from a client.
-    if (!(await this.admission.enter())) {
-      this.metrics.txRejected.labels('busy').inc(txs.length);
-      return;
-    }
-    try {
-      await this.admitGossipNow(txs, clientKey);
-    } finally {
-      this.admission.leave();
-    }
+    return this.gated(txs.length, () => undefined, () => this.admitGossipNow(txs, clientKey));
   }
 
   private async admitGossipNow(txs: Uint8Array[], clientKey: string): Promise<void> {
