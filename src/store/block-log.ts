@@ -22,12 +22,12 @@
 import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { dirname } from 'node:path';
-import { fdatasyncSync, writeSync } from 'node:fs';
+import { fdatasyncSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { StoreError } from './errors.ts';
 import { consoleStoreLogger, type StoreLogger } from './logger.ts';
 import { LruCache } from './lru-cache.ts';
-import { fsyncDir, readFully, writeFully } from './fs-util.ts';
+import { fsyncDir, readFully, writeFully, writeFullySync } from './fs-util.ts';
 
 /** A log record: any JSON-serialisable object with an integer height `h`. */
 export interface LogRecord {
@@ -334,12 +334,7 @@ export class BlockLog {
     this.queuedHeight += records.length;
     const base = this.size;
     try {
-      let done = 0;
-      while (done < encoded.bytes.length) {
-        const n = writeSync(this.fh.fd, encoded.bytes, done, encoded.bytes.length - done, base + done);
-        if (n <= 0) throw new Error(`write made no progress at byte ${base + done}`);
-        done += n;
-      }
+      writeFullySync(this.fh.fd, encoded.bytes, base);
     } catch (e) {
       throw this.poison('write', e);
     }

@@ -55,22 +55,26 @@ export async function atomicWriteFile(path: string, chunks: readonly Uint8Array[
   await fsyncDir(dirname(path));
 }
 
+/** pwrite until every byte is written, synchronously. */
+export function writeFullySync(fd: number, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = writeSync(fd, data, done, data.length - done, position + done);
+    if (n <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+    done += n;
+  }
+}
+
 /**
- * atomicWriteFile, synchronously. For small files on the consensus path (the safety state): the
- * async version costs one event-loop turn per step (open, write, fsync, close, rename, open dir,
- * fsync, close), and under RPC load each turn waits behind every request handler that is ready,
- * which stretched one save to seconds. Blocking for two small fsyncs (~1 ms) is far cheaper.
+ * atomicWriteFile, synchronously. For small files on the consensus path (the safety state's first
+ * save): the async version costs one event-loop turn per step (open, write, fsync, close, rename,
+ * open dir, fsync, close), and under RPC load each turn waits behind every ready request handler.
  */
 export function atomicWriteFileSync(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    let done = 0;
-    while (done < data.length) {
-      const n = writeSync(fd, data, done, data.length - done, done);
-      if (n <= 0) throw new Error(`write made no progress at byte ${done}`);
-      done += n;
-    }
+    writeFullySync(fd, data, 0);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -79,7 +83,7 @@ export function atomicWriteFileSync(path: string, data: Uint8Array): void {
   fsyncDirSync(dirname(path));
 }
 
-export function fsyncDirSync(dir: string): void {
+function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

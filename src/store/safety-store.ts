@@ -25,10 +25,10 @@
  * instead of returning null, because starting from "no state" could sign a conflicting vote. A file
  * in the old single-record format (version 1) is read as sequence 0 and replaced slot by slot.
  */
-import { closeSync, fdatasyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { StoreError } from './errors.ts';
-import { atomicWriteFileSync } from './fs-util.ts';
+import { atomicWriteFileSync, writeFullySync } from './fs-util.ts';
 
 const MAGIC = Buffer.from('NUMCSAFE', 'latin1');
 const VERSION = 2;
@@ -84,7 +84,7 @@ export class SafetyStore {
       atomicWriteFileSync(this.path, slot); // first save: the file appears complete or not at all
     } else {
       const fd = this.open();
-      writeAll(fd, slot, (seq % 2) * this.slotBytes);
+      writeFullySync(fd, slot, (seq % 2) * this.slotBytes);
       fdatasyncSync(fd);
     }
     this.seq = seq;
@@ -135,15 +135,6 @@ export class SafetyStore {
       );
     }
     return valid.reduce((a, b) => (b.seq > a.seq ? b : a));
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) {
-    const n = writeSync(fd, data, done, data.length - done, position + done);
-    if (n <= 0) throw new Error(`write made no progress at byte ${position + done}`);
-    done += n;
   }
 }
 
