@@ -44,7 +44,12 @@ async function measure(send: () => Promise<number>): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) n += await send();
+      // Not `n += await send()`: that reads n before the await, so concurrent loops overwrite each
+      // other's counts (it reported about one loop's worth of the total).
+      while (Date.now() < end) {
+        const k = await send();
+        n += k;
+      }
     }),
   );
   return (n * 1000) / (performance.now() - t0);
