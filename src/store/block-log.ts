@@ -20,9 +20,8 @@
  * restart and rescan the file.
  */
 import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fdatasyncSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { StoreError } from './errors.ts';
 import { consoleStoreLogger, type StoreLogger } from './logger.ts';

@@ -76,6 +76,31 @@ test('append, sync, read and reopen round-trip records exactly', async () => {
   }
 });
 
+test('appendAndSyncNow: synced when it returns, the same lines as append + sync, refused while async appends are in flight', async () => {
+  const { dir, cleanup } = await tempDir('log');
+  try {
+    const path = join(dir, 'blocks.log');
+    const log = await BlockLog.open(path, quiet);
+    log.appendAndSyncNow([rec(1), rec(2)]);
+    assert.is(log.lastHeight, 2);
+    assert.is(log.syncedHeight, 2, 'durable on return');
+    assert.equal(await log.read(2), rec(2));
+    const pending = log.append([rec(3)]);
+    assert.throws(() => log.appendAndSyncNow([rec(4)]), (e: unknown) => e instanceof StoreError && e.code === 'bad_record');
+    await pending;
+    await log.sync();
+    log.appendAndSyncNow([rec(4)]);
+    assert.throws(() => log.appendAndSyncNow([rec(9)]), (e: unknown) => e instanceof StoreError && e.code === 'height_gap');
+    await log.close();
+    assert.is((await readFile(path, 'utf8')), [1, 2, 3, 4].map((h) => logLine(rec(h))).join(''));
+    const again = await BlockLog.open(path, quiet);
+    assert.is(again.lastHeight, 4);
+    await again.close();
+  } finally {
+    await cleanup();
+  }
+});
+
 test('concurrent appendAndSync callers share fsyncs and all become durable', async () => {
   const { dir, cleanup } = await tempDir('log');
   try {
