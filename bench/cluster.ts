@@ -13,7 +13,7 @@ import { stallEvidence } from '../src/cli/cluster/checks.ts';
 import { startFlood } from '../src/cli/cluster/flood-proc.ts';
 import { Localnet } from '../src/cli/cluster/localnet.ts';
 import type { FloodSummary } from '../src/cli/flood.ts';
-import { jsonLine, sig, table, verdicts, type Target } from './lib/report.ts';
+import { jsonLine, median, sig, table, verdicts, type Target } from './lib/report.ts';
 
 const FLOOD_S = Number(process.env.BENCH_CLUSTER_S ?? 15);
 const KILLS = Number(process.env.BENCH_CLUSTER_KILLS ?? 3);
@@ -36,11 +36,6 @@ async function verifyRate(samples = 3): Promise<{ name: string; perCore: number;
     out.push(n / ((performance.now() - t0) / 1000));
   }
   return { name: v.name, perCore: median(out), samples: out };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 interface FloodCase {

@@ -13,7 +13,7 @@ import { nodeSigner } from '../src/rpc/node-signer.ts';
 import { testClientSeed } from '../src/rpc/test-keys.ts';
 import { CLI, createLocalnet, killAllNodes, logFields, NodeProcess, waitFor } from '../test/helpers/node-process.ts';
 import { hotFunctions } from './lib/cpuprofile.ts';
-import { jsonLine, sig, table, verdicts, type Target } from './lib/report.ts';
+import { jsonLine, median, sig, table, verdicts, type Target } from './lib/report.ts';
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,11 +55,6 @@ async function verifyBound(samples = 3, ms = 700): Promise<{ name: string; sampl
     out.push((n * 1000) / (performance.now() - t0));
   }
   return { name: v.name, samples: out };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 // ---------------------------------------------------------------- helpers
