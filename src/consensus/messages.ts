@@ -4,7 +4,7 @@
 // so certificates can be re-assembled and relayed.
 import { decodeCanonical, encodeCanonical, CanonicalError, type Canon } from '../codec/canonical.ts';
 import {
-  blockFromCanon, blockToCanon, evidenceFromCanon, evidenceToCanon, qcFromCanon, qcToCanon, tcOrNullFromCanon, tcToCanon,
+  blockFromCanon, blockToCanon, headerToCanon, evidenceFromCanon, evidenceToCanon, qcFromCanon, qcToCanon, tcOrNullFromCanon, tcToCanon,
 } from './block.ts';
 import { arr, bytes, str, uint } from './decode-util.ts';
 import { ConsensusError, fail } from './errors.ts';
@@ -66,9 +66,16 @@ export function syncResponseBudget(limits: DecodeLimits): number {
   return Math.max(0, limits.maxMessageBytes - SYNC_RESPONSE_RESERVE);
 }
 
-/** Encoded size of a block inside a sync_response, to fill one up to syncResponseBudget(). */
+/**
+ * Encoded size of a block inside a sync_response, to fill one up to syncResponseBudget(): the header
+ * is encoded, the transactions only counted (the encoder writes the shortest bin and array headers,
+ * as codec/canonical.ts checks), so measuring does not copy megabytes the response encodes anyway.
+ */
 export function syncBlockBytes(b: Block): number {
-  return encodeCanonical(blockToCanon(b)).length;
+  const n = b.txs.length;
+  let size = 1 + encodeCanonical(headerToCanon(b.header)).length + (n < 16 ? 1 : n < 65536 ? 3 : 5);
+  for (const t of b.txs) size += t.length + (t.length < 256 ? 2 : t.length < 65536 ? 3 : 5);
+  return size;
 }
 
 /** Decode untrusted bytes. Throws ConsensusError (code 'bad_encoding', 'bad_field', 'bad_tag', ...). */

@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeCanonical } from '../../src/codec/canonical.ts';
-import { genesisQC } from '../../src/consensus/block.ts';
+import { encodeBlock, genesisQC } from '../../src/consensus/block.ts';
 import { ConsensusError } from '../../src/consensus/errors.ts';
-import { decodeMessage, encodeMessage, TAG_MSG, type ConsensusMessage } from '../../src/consensus/messages.ts';
+import { decodeMessage, encodeMessage, syncBlockBytes, TAG_MSG, type ConsensusMessage } from '../../src/consensus/messages.ts';
 import { Cluster, makeCore, sends } from './helpers.ts';
 
 const h32 = (b: number) => new Uint8Array(32).fill(b);
@@ -43,6 +43,21 @@ test('every message type round-trips through its canonical encoding', () => {
     { type: 'evidence', evidence: { kind: 'vote', validator: 1, round: 4, a: { height: 2, blockHash: h32(1), sig: h32(7) }, b: { height: 2, blockHash: h32(2), sig: h32(8) } } },
   ];
   for (const m of extra) assert.equal(decodeMessage(encodeMessage(m)), m);
+});
+
+test('syncBlockBytes counts exactly the bytes a block takes in its canonical encoding', () => {
+  const c = new Cluster([1, 1, 1, 1], { extra: { blockIntervalMs: 10 } });
+  c.start();
+  c.run(200);
+  const proposal = c.actions.flat().find((a) => a.type === 'send' && a.kind === 'proposal');
+  assert.ok(proposal && proposal.type === 'send');
+  const m = decodeMessage(proposal.bytes);
+  assert.ok(m.type === 'proposal');
+  // Transaction counts and sizes on both sides of every header-size boundary.
+  for (const [n, len] of [[0, 0], [1, 0], [3, 255], [15, 256], [16, 700], [17, 65535], [2, 65536]] as const) {
+    const block = { ...m.block, txs: Array.from({ length: n }, (_, i) => new Uint8Array(len).fill(i)) };
+    assert.is(syncBlockBytes(block), encodeBlock(block).length, `${n} txs of ${len} bytes`);
+  }
 });
 
 test('decoding rejects garbage with typed errors naming the field', () => {
