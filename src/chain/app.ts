@@ -217,6 +217,13 @@ export class ChainApp implements ConsensusApp {
     );
   }
 
+  hasBacklog(parent: Uint8Array, n: number): boolean {
+    if (!this.mempool) return false;
+    let waiting = this.mempool.size;
+    for (const b of this.ancestors(toHex(parent))) waiting -= b.exec.included.length;
+    return waiting >= n;
+  }
+
   execute(parent: Uint8Array, height: number, txs: readonly Uint8Array[]): ExecResult {
     const parentHex = toHex(parent);
     const p = this.stateOf(parentHex);
@@ -392,7 +399,8 @@ export class ChainApp implements ConsensusApp {
     // Refusals the pool decides without the signature (duplicate, full, ...) cost no verification,
     // so an overloaded node does not spend its cores on transactions it is about to turn away.
     if (this.mempool.precheck(pooled, height + 1) !== null) return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
-    const verdict = this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
+    // Already verified (a block carried it before its gossip arrived): same bytes, same answer.
+    const verdict = this.lookupVerified(tx.bytes) !== undefined ? 'valid' : this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
     if (verdict === 'busy') return this.refuse(id, 'busy', 'signature', 'signature verification budget exhausted; retry later');
     if (verdict === 'invalid') return this.refuse(id, 'bad_signature', 'signature', 'signature does not verify (ZIP-215)');
     const added = this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
@@ -406,6 +414,7 @@ export class ChainApp implements ConsensusApp {
    */
   needsSignatureCheck(tx: SignedTx, height: number = this.committed.height): boolean {
     if (!this.mempool || tx.body.chainId !== this.chain.chainId) return false;
+    if (this.lookupVerified(tx.bytes) !== undefined) return false;
     if (this.replay.check(tx.txidHex, tx.body.validUntil, height + 1)) return false;
     return this.mempool.precheck({ txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes }, height + 1) === null;
   }
@@ -433,6 +442,20 @@ export class ChainApp implements ConsensusApp {
   private refuse(txid: string | null, code: AdmitCode, field: string, message: string): AdmitResult {
     this.admitRejected[code] = (this.admitRejected[code] ?? 0) + 1;
     return { ok: false, txid, code, field, message };
+  }
+
+  /** Whether exactly these bytes are a transaction whose signature this node has verified. */
+  isVerified(bytes: Uint8Array): boolean {
+    return this.lookupVerified(bytes) !== undefined;
+  }
+
+  /**
+   * Record a transaction whose signature the fast path accepted on another thread (a worker pool
+   * checking a block's transactions before the block reaches the core). Only a fast-path `true` may
+   * come here: the fast path accepts a subset of what ZIP-215 accepts, so the answer is the same.
+   */
+  rememberFastVerified(tx: SignedTx): void {
+    this.rememberVerified(tx);
   }
 
   private rememberVerified(tx: SignedTx): void {
@@ -578,7 +601,7 @@ export class ChainApp implements ConsensusApp {
  * answer. A number, because hashing a long hex string per lookup was a visible share of execution;
  * and cheaper than SHA-256 of the bytes, which admission and execution would otherwise each compute.
  */
-function verifiedKey(bytes: Uint8Array): number {
+export function verifiedKey(bytes: Uint8Array): number {
   let k = 0;
   for (let i = Math.max(0, bytes.length - 6); i < bytes.length; i++) k = k * 256 + bytes[i]!;
   return k;

@@ -17,6 +17,8 @@ const FLAGS = {
   gossip: { type: 'string', help: 'gossip listen address host:port (default: from genesis)' },
   peers: { type: 'string', help: 'override peer gossip addresses: i=host:port,j=host:port' },
   'snapshot-every': { type: 'number', help: 'write a snapshot every N blocks (0 = never)', default: 200 },
+  'verify-workers': { type: 'number', help: 'worker threads verifying transaction signatures (0 = on the main thread)', default: 2 },
+  'verify-nice': { type: 'number', help: 'nice value of those threads (0-19; higher yields the cores to consensus first)', default: 10 },
   'log-level': { type: 'string', help: 'debug, info, warn or error', default: 'info' },
   help: { type: 'boolean', help: 'show this help' },
 } as const;
@@ -55,6 +57,8 @@ export const command: Command = {
       peers,
       logger,
       snapshotEvery: f['snapshot-every'],
+      verifyWorkers: f['verify-workers'],
+      verifyNice: f['verify-nice'],
     });
     const rpcAddr = hostPort(f.rpc ?? node.genesis.validators[index].rpc, '--rpc');
     const rpc = await startRpcServer(createNodeApi(node, engineSha256Hex()), { host: rpcAddr.host, port: rpcAddr.port, metrics: node.metrics });

@@ -17,6 +17,11 @@ export interface ConsensusApp {
   execute(parent: Uint8Array, height: number, txs: readonly Uint8Array[]): ExecResult;
   /** The block with hash `blockHash` has the post-state of execution `id` (called once the header hash is known). */
   attach(id: string, blockHash: Uint8Array): void;
+  /**
+   * Optional: whether at least `n` transactions wait that `parent` and its uncommitted ancestors do
+   * not already carry. A leader with a full block waiting proposes at once instead of pacing.
+   */
+  hasBacklog?(parent: Uint8Array, n: number): boolean;
 }
 
 export type AppErrorCode = 'unknown_parent' | 'unknown_execution' | 'bad_tx' | 'bad_block' | 'limit';

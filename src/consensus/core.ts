@@ -373,7 +373,11 @@ export class ConsensusCore {
     this.detector.prune(r);
     this.pool.expire(r);
     this.roundDeadline = this.now + roundTimeoutMs(this.config.timeoutBaseMs, this.roundsSinceCommit(), this.config.timeoutExponentCap ?? 6);
-    if (this.self >= 0) this.proposeAt = this.now + (this.config.blockIntervalMs ?? 0);
+    if (this.self >= 0) {
+      // The interval paces blocks when load is light; a full block waiting goes out at once.
+      const full = this.app.hasBacklog?.(this.highQC.blockHash, this.limits.maxTxsPerBlock) === true;
+      this.proposeAt = this.now + (full ? 0 : this.config.blockIntervalMs ?? 0);
+    }
   }
 
   private rememberQC(qc: QC): void {

@@ -190,7 +190,7 @@ export interface ConsensusConfig {
   /** Base round timeout (ms); round timeout = base × 1.2^min(k, cap), k = rounds since last commit. */
   readonly timeoutBaseMs: number;
   readonly timeoutExponentCap?: number;
-  /** A leader waits this long after entering its round before proposing (paces empty blocks). Default 0. */
+  /** A leader waits this long after entering its round before proposing (paces light load), unless the app has a full block waiting. Default 0. */
   readonly blockIntervalMs?: number;
   /** Effective-power reduction for a committed equivocation, in permille of the current effective power. */
   readonly slashPermille?: number;

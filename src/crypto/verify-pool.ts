@@ -24,12 +24,13 @@ export class VerifyPool {
   /** batches refused because too many were in flight */
   refused = 0;
 
-  constructor(
-    size: number,
-    private readonly maxPending = 256,
-  ) {
+  private readonly maxPending: number;
+
+  /** `nice`: OS priority of the worker threads (Linux: per thread; 0 = like the caller). */
+  constructor(size: number, opts: { readonly maxPending?: number; readonly nice?: number } = {}) {
+    this.maxPending = opts.maxPending ?? 256;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./verify-worker.mjs', import.meta.url));
+      const w = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: { nice: opts.nice ?? 0 } });
       w.on('message', (m: { id: number; out: Uint8Array }) => {
         const job = this.jobs.get(m.id);
         if (!job) return;

@@ -4,7 +4,8 @@
 // thread, exactly as the in-thread fast path does (src/crypto/fast-verify-node.ts).
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { parentPort } from 'node:worker_threads';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -26,6 +27,16 @@ function pickVerifier() {
 }
 
 const verify = pickVerifier();
+// Lower this thread's priority only (Linux keeps nice per thread; pid 0 means the calling thread).
+// Best effort: where the OS refuses, the thread runs at the caller's priority.
+if (workerData?.nice) {
+  try {
+    setPriority(0, workerData.nice);
+  } catch {
+    /* not permitted here */
+  }
+}
+
 
 parentPort.on('message', (job) => {
   const { id, publicKeys, messages, signatures } = job;

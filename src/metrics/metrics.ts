@@ -31,6 +31,7 @@ export class NodeMetrics {
   readonly txAccepted: Counter;
   readonly txRejected: Counter<'reason'>;
   readonly execSignatureChecks: Counter<'how'>;
+  readonly blockTxsPreverified: Counter;
   readonly txCommitted: Counter;
   readonly blockApplySeconds: Histogram;
   readonly submitToCommitSeconds: Histogram;
@@ -84,6 +85,7 @@ export class NodeMetrics {
       registers,
     });
     for (const h of ['cached', 'verified']) this.execSignatureChecks.labels(h).inc(0);
+    this.blockTxsPreverified = counter('state_block_txs_preverified_total', 'Transactions of received blocks whose signatures were checked on the worker pool before execution (they had not arrived by gossip yet).');
     this.blockApplySeconds = hist('state_block_apply_seconds', 'Time to execute one block against the engine.', LATENCY_BUCKETS);
     this.submitToCommitSeconds = hist('tx_submit_to_commit_seconds', 'From RPC admission to the committed receipt, per transaction.', LATENCY_BUCKETS);
     this.fsyncSeconds = hist('store_fsync_seconds', 'Block log fsync latency.', FAST_BUCKETS.concat([0.25, 0.5, 1]));

@@ -11,7 +11,7 @@ import { decodeSnapshot, encodeSnapshot } from '../chain/snapshot.ts';
 import { decodeCanonical, encodeCanonical } from '../codec/canonical.ts';
 import { blockToCanon, blockFromCanon, genesisHash, qcFromCanon, qcToCanon } from '../consensus/block.ts';
 import { ConsensusCore, type Action, type CommittedTip } from '../consensus/core.ts';
-import { decodeMessage, encodeMessage, syncBlockBytes, syncResponseBudget, type MessageType } from '../consensus/messages.ts';
+import { decodeMessage, encodeMessage, syncBlockBytes, syncResponseBudget, type ConsensusMessage, type MessageType } from '../consensus/messages.ts';
 import { decodeSafety, encodeSafety } from '../consensus/safety.ts';
 import type { Block, QC, SigVerifier, Validator } from '../consensus/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
@@ -34,6 +34,7 @@ import { PendingBlockStore } from './pending-blocks.ts';
 import { decodeRecord, makeRecord, type BlockRecord } from './records.ts';
 import { ReceiptIndex } from './receipt-index.ts';
 import { AdmissionGate } from './admission-gate.ts';
+import { InflightVerifications, preverifyTxs } from './preverify.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 
@@ -62,6 +63,12 @@ export interface NodeOptions {
   readonly now?: () => number;
   /** worker threads verifying admission signatures (0 = verify on the main thread) */
   readonly verifyWorkers?: number;
+  /**
+   * OS nice value of those threads (default 10). Under load the consensus thread then gets a core
+   * first and verification takes what is left: a round waits for the consensus thread, never for
+   * admission, so this shortens rounds without changing how much gets verified.
+   */
+  readonly verifyNice?: number;
 }
 
 export interface CommitEvent {
@@ -96,6 +103,7 @@ export class NumchainNode {
   private readonly queue: SerialQueue;
   /** client and gossip transaction batches admitted at once (see AdmissionGate) */
   private readonly admission = new AdmissionGate(4, 64);
+  private readonly verifying = new InflightVerifications();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -266,7 +274,10 @@ export class NumchainNode {
       });
 
       const workers = opts.verifyWorkers ?? 2;
-      const pool = workers > 0 ? new VerifyPool(workers) : null;
+      if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new Error(`verifyWorkers must be an integer 0..64, got ${workers}`);
+      const nice = opts.verifyNice ?? 10;
+      if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`verifyNice must be an integer 0..19, got ${nice}`);
+      const pool = workers > 0 ? new VerifyPool(workers, { nice }) : null;
       const node = new NumchainNode(genesis, opts.index, engine, app, mempool, core, transport, blockLog, snapshots, safetyStore, pending, lock, log, opts, metrics, receipts, now, tipQc, pool);
       node.lastBlockTime = core.committedHeight > 0 ? core.committedBlock.header.timestamp : null;
       node.metrics.height.set(core.committedHeight);
@@ -362,11 +373,7 @@ export class NumchainNode {
     }
     let fast: (boolean | undefined)[] = [];
     if (this.pool && need.length > 0) {
-      const items = need.map((i) => {
-        const tx = decoded[i] as SignedTx;
-        return { publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature };
-      });
-      const answers = await this.pool.verify(items);
+      const answers = await this.verifyOnPool(this.pool, need.map((i) => decoded[i] as SignedTx));
       if (answers) {
         fast = new Array(decoded.length);
         need.forEach((i, k) => (fast[i] = answers[k]));
@@ -379,6 +386,19 @@ export class NumchainNode {
       this.afterAdmit(r, list[i]);
       return r;
     });
+  }
+
+  /**
+   * Fast-path answers from the worker pool for admission. Accepted signatures are remembered at
+   * once (not only once the mempool takes them), and the batch is visible as in flight meanwhile,
+   * so a block carrying these transactions waits for this answer instead of verifying them again.
+   */
+  private async verifyOnPool(pool: VerifyPool, txs: readonly SignedTx[]): Promise<boolean[] | null> {
+    const answers = pool.verify(txs.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature })));
+    this.verifying.track(txs, answers);
+    const said = await answers;
+    if (said) txs.forEach((tx, k) => said[k] && this.app.rememberFastVerified(tx));
+    return said;
   }
 
   private afterAdmit(r: AdmitResult, bytes: Uint8Array): void {
@@ -429,7 +449,36 @@ export class NumchainNode {
       return;
     }
     if (type === MsgType.SYNC_REQUEST && this.serveSyncFromLog(from, payload)) return;
+    if ((type === MsgType.PROPOSAL || type === MsgType.SYNC_RESPONSE) && this.pool) {
+      this.queueBlockMessage(this.pool, from, payload);
+      return;
+    }
     this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.now())));
+  }
+
+  /**
+   * A proposal or sync response: its transactions' signatures are checked on the pool first (see
+   * preverify.ts). Verification starts now, in parallel with whatever the queue is doing; the core
+   * sees the message in arrival order, once both are done.
+   */
+  private queueBlockMessage(pool: VerifyPool, from: number, payload: Uint8Array): void {
+    let msg: ConsensusMessage;
+    try {
+      msg = decodeMessage(payload, this.core.limits);
+    } catch {
+      // The core counts and logs the malformed message.
+      this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.now())));
+      return;
+    }
+    const txs = msg.type === 'proposal' ? msg.block.txs : msg.type === 'sync_response' ? msg.blocks.flatMap((b) => b.txs) : [];
+    const ready = txs.length > 0 ? preverifyTxs(this.app, pool, this.verifying, txs) : null;
+    this.queue.push(async () => {
+      if (ready) {
+        const r = await ready;
+        this.metrics.blockTxsPreverified.inc(r.verified);
+      }
+      await this.perform(this.core.onMessage(from, msg, this.now()));
+    });
   }
 
   private admitGossip(txs: Uint8Array[], clientKey: string): Promise<void> {
@@ -441,7 +490,7 @@ export class NumchainNode {
   private async admitGossipNow(txs: Uint8Array[], clientKey: string): Promise<void> {
     const decoded = txs.map((b) => this.app.decodeForAdmission(b));
     const need = decoded.filter((d): d is SignedTx => !('ok' in d) && this.app.needsSignatureCheck(d, this.core.committedHeight));
-    const answers = this.pool && need.length ? await this.pool.verify(need.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature }))) : null;
+    const answers = this.pool && need.length ? await this.verifyOnPool(this.pool, need) : null;
     const fast = new Map<SignedTx, boolean>();
     if (answers) need.forEach((tx, k) => fast.set(tx, answers[k]));
     const now = this.now();

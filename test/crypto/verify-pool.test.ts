@@ -1,5 +1,6 @@
 // The worker pool's answers are a fast path: "true" only for signatures that really verify, and the
 // pool never changes which transactions a node admits (a "false" goes to ZIP-215 on the main thread).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keypairFromSeed, signEd25519, verifyZip215 } from '../../src/crypto/ed25519.ts';
@@ -30,6 +31,38 @@ test('a closed pool answers null (the caller verifies inline)', async () => {
   const kp = keypairFromSeed(new Uint8Array(32).fill(9));
   const m = new Uint8Array([1]);
   assert.is(await pool.verify([{ publicKey: kp.publicKey, message: m, signature: signEd25519(m, kp.secretKey) }]), null);
+});
+
+/** nice value of each thread of this process (Linux /proc), by thread id */
+function threadNice(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const s = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      out.set(Number(t), Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+test('nice lowers the workers\' priority only, not the calling thread\'s', async () => {
+  if (!existsSync('/proc/self/task')) return; // per-thread nice is a Linux property
+  const before = threadNice();
+  const pool = new VerifyPool(2, { nice: 7 });
+  try {
+    const kp = keypairFromSeed(new Uint8Array(32).fill(3));
+    const m = new Uint8Array([1, 2]);
+    // One answered batch per worker: both have started and run their start-up code.
+    assert.equal(await pool.verify(Array.from({ length: 64 }, () => ({ publicKey: kp.publicKey, message: m, signature: signEd25519(m, kp.secretKey) }))), new Array(64).fill(true));
+    const after = threadNice();
+    assert.is(after.get(process.pid), before.get(process.pid), 'the main thread keeps its priority');
+    const niced = [...after].filter(([tid, n]) => !before.has(tid) && n === 7);
+    assert.is(niced.length, 2, `two new threads at nice 7, got ${JSON.stringify([...after])}`);
+  } finally {
+    await pool.close();
+  }
 });
 
 test.run();

@@ -34,6 +34,8 @@ export interface LocalnetOptions {
   readonly chainId?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   readonly snapshotEvery?: number;
+  /** extra arguments for the node binary itself, e.g. ['--cpu-prof'] (benchmarks and profiling) */
+  readonly nodeArgs?: readonly string[];
   /** ms each RPC call of the supervisor may take (default 2000) */
   readonly rpcTimeoutMs?: number;
 }
@@ -177,7 +179,7 @@ export class Localnet {
     if (this.opts.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.opts.snapshotEvery));
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), ...args], { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }

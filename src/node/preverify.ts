@@ -1,0 +1,70 @@
+// Signatures of a block's transactions, checked on the worker pool before the block reaches the
+// consensus core. A proposal often arrives before the gossip that carried its transactions has been
+// verified (the leader gossips and proposes at once); executing it would then verify those
+// signatures again, one by one, on the consensus thread, which is the thread every round waits for.
+// Here a transaction whose verification is already in flight is awaited, and the rest go to the
+// pool in one batch, so each signature is checked once per node and off the consensus thread.
+// Only a fast-path `true` is remembered; anything else is left to execution's ZIP-215 check, so this
+// changes when a signature is checked, never what a block executes to.
+import { verifiedKey, type ChainApp } from '../chain/app.ts';
+import type { SignedTx } from '../chain/tx.ts';
+import type { VerifyPool } from '../crypto/verify-pool.ts';
+
+/** Verifications on the pool right now, by transaction cache key. Bounded by the admission gate. */
+export class InflightVerifications {
+  private readonly byKey = new Map<number, Promise<unknown>>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** `txs` are being verified until `done` settles. */
+  track(txs: readonly SignedTx[], done: Promise<unknown>): void {
+    const keys = txs.map((tx) => verifiedKey(tx.bytes));
+    for (const k of keys) this.byKey.set(k, done);
+    const clear = (): void => {
+      for (const k of keys) if (this.byKey.get(k) === done) this.byKey.delete(k);
+    };
+    done.then(clear, clear);
+  }
+
+  /** The verification in flight for these bytes (or for others with the same key: then a wasted wait, never a wrong answer). */
+  pending(bytes: Uint8Array): Promise<unknown> | undefined {
+    return this.byKey.get(verifiedKey(bytes));
+  }
+}
+
+export interface PreverifyResult {
+  /** transactions sent to the pool by this call */
+  readonly verified: number;
+  /** transactions whose verification was already in flight */
+  readonly awaited: number;
+}
+
+/**
+ * Make sure every transaction in `txs` that can be verified off-thread has been, before the caller
+ * hands the block to the core. Never throws: a saturated or closed pool just leaves the work to
+ * execution.
+ */
+export async function preverifyTxs(app: ChainApp, pool: VerifyPool, inflight: InflightVerifications, txs: readonly Uint8Array[]): Promise<PreverifyResult> {
+  const waits = new Set<Promise<unknown>>();
+  const fresh: SignedTx[] = [];
+  let awaited = 0;
+  for (const bytes of txs) {
+    if (app.isVerified(bytes)) continue;
+    const w = inflight.pending(bytes);
+    if (w) {
+      waits.add(w);
+      awaited++;
+      continue;
+    }
+    const d = app.decodeForAdmission(bytes);
+    if (!('ok' in d)) fresh.push(d); // undecodable: execution rejects it without a signature check
+  }
+  const answers = fresh.length > 0 ? pool.verify(fresh.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature }))) : null;
+  if (answers) inflight.track(fresh, answers);
+  await Promise.all([...waits].map((w) => w.catch(() => undefined)));
+  const said = answers ? await answers.catch(() => null) : null;
+  if (said) fresh.forEach((tx, i) => said[i] && app.rememberFastVerified(tx));
+  return { verified: said ? fresh.length : 0, awaited };
+}
