@@ -8,7 +8,6 @@ import type { ConsensusApp, ExecResult } from '../consensus/app.ts';
 import { AppError } from '../consensus/app.ts';
 import type { EngineCheckpoint, MaEngine } from '../engine/engine.ts';
 import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
-import { rowLeafHash } from '../engine/proof.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
 import { bytesEqual, sha256, toHex } from '../crypto/sha256.ts';
@@ -22,7 +21,7 @@ import { decodeTx, txLimits, TxError, type SignedTx, type TxErrorCode, type TxLi
 /** The engine surface the executor uses (MaEngine satisfies it). */
 export type ChainEngine = Pick<
   MaEngine,
-  'params' | 'bound' | 'rowCount' | 'check' | 'apply' | 'root' | 'rowIndex' | 'leafHash' | 'readRow' | 'proof' | 'checkpoint' | 'restore' | 'exportSnapshot' | 'importSnapshot'
+  'params' | 'bound' | 'rowCount' | 'check' | 'apply' | 'root' | 'rowIndex' | 'leafHash' | 'rowLeafHashOf' | 'readRow' | 'proof' | 'checkpoint' | 'restore' | 'exportSnapshot' | 'importSnapshot'
 >;
 
 /** Chain rules from genesis: identical on every node. */
@@ -539,11 +538,6 @@ export class ChainApp implements ConsensusApp {
     ancestorsApplied: ReadonlySet<string>,
     inBlock: Set<string>,
   ): { receipt: Receipt; txidHex: string | null; validUntil: number } {
-    const reject = (txid: string | null, reason: string, field: string) => ({
-      receipt: { txid, height, index, status: 'rejected', reason, field } as const,
-      txidHex: txid,
-      validUntil: 0,
-    });
     // A tx verified at admission was decoded then; decoding depends only on the bytes and the limits,
     // so the cached result is exactly what decoding again would give.
     const cached = this.lookupVerified(bytes);
@@ -561,36 +555,36 @@ export class ChainApp implements ConsensusApp {
       } catch (e2) {
         if (!(e2 instanceof CanonicalError)) throw e2;
       }
-      return reject(txid, e.code, e.field);
+      return rejected(height, index, txid, e.code, e.field);
     }
     const id = tx.txidHex;
-    if (tx.body.chainId !== this.chain.chainId) return reject(id, 'wrong_chain', 'chainId');
-    if (inBlock.has(id)) return reject(id, 'duplicate', 'txid');
+    if (tx.body.chainId !== this.chain.chainId) return rejected(height, index, id, 'wrong_chain', 'chainId');
+    if (inBlock.has(id)) return rejected(height, index, id, 'duplicate', 'txid');
     inBlock.add(id);
     if (cached) {
       this.counters.verifiedCacheHits++;
     } else {
       this.counters.executionVerified++;
-      if (!this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) return reject(id, 'bad_signature', 'signature');
+      if (!this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) return rejected(height, index, id, 'bad_signature', 'signature');
       this.rememberVerified(tx);
     }
     const w = checkWindow(tx.body.validUntil, height, this.chain.txWindow);
-    if (w) return reject(id, w.code, w.field);
-    if (this.replay.has(id) || ancestorsApplied.has(id)) return reject(id, 'replayed', 'txid');
+    if (w) return rejected(height, index, id, w.code, w.field);
+    if (this.replay.has(id) || ancestorsApplied.has(id)) return rejected(height, index, id, 'replayed', 'txid');
     const op = tx.body.op;
     const err = this.engine.check(op);
-    if (err) return reject(id, err.code, err.field);
+    if (err) return rejected(height, index, id, err.code, err.field);
     try {
       this.engine.apply(op);
     } catch (e) {
       // apply() leaves the state unchanged when it throws MaError; anything else is a bug.
-      if (e instanceof MaError && e.code !== 'bad_wasm') return reject(id, e.code, e.field);
+      if (e instanceof MaError && e.code !== 'bad_wasm') return rejected(height, index, id, e.code, e.field);
       throw e;
     }
     const row = this.engine.rowIndex(op);
     // The leaf from the row itself: engine.leafHash() would also rehash the path to the root, which
     // is wasted work for every transaction but the last.
-    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(rowLeafHash(this.engine.readRow(op))) }, txidHex: id, validUntil: tx.body.validUntil };
+    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(this.engine.rowLeafHashOf(op)) }, txidHex: id, validUntil: tx.body.validUntil };
   }
 }
 
@@ -601,6 +595,11 @@ export class ChainApp implements ConsensusApp {
  * answer. A number, because hashing a long hex string per lookup was a visible share of execution;
  * and cheaper than SHA-256 of the bytes, which admission and execution would otherwise each compute.
  */
+/** executeOne's answer for a transaction the block carries but execution refuses. */
+function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
+  return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
+}
+
 export function verifiedKey(bytes: Uint8Array): number {
   let k = 0;
   for (let i = Math.max(0, bytes.length - 6); i < bytes.length; i++) k = k * 256 + bytes[i]!;

@@ -8,6 +8,7 @@ import { bytesEqual, evidenceKey, randaoSignBytes } from './block.ts';
 import type { CertVerifier } from './certs.ts';
 import { arr, bytes, bytesOrNull, str, uint } from './decode-util.ts';
 import { ConsensusError, fail } from './errors.ts';
+import { benchRounds, type LeaderInputs, type LeaderSelector } from './leader.ts';
 import type { Block } from './types.ts';
 
 export interface EpochInfo {
@@ -40,6 +41,11 @@ export interface ChainState {
   readonly included: readonly { readonly key: string; readonly round: number }[];
   /** Slashing events caused by the block this state belongs to (reported when it commits). */
   readonly events: readonly SlashingEvent[];
+  /**
+   * Per validator, the last round it may not lead: set when a round it led left no block on this
+   * branch (leader.ts LeaderSelector skips it until then). Rounds are global, so it spans epochs.
+   */
+  readonly benchedUntil: readonly number[];
 }
 
 export interface ChainRules {
@@ -50,6 +56,8 @@ export interface ChainRules {
   readonly evidenceWindowRounds: number;
   readonly maxEvidencePerBlock: number;
   readonly certs: CertVerifier;
+  /** Leader selection, to bench the leaders of rounds a block skips; without it nobody is benched. */
+  readonly leaders?: LeaderSelector;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -68,6 +76,7 @@ export function initialChainState(genesisHash: Uint8Array, powers: readonly numb
     randaoWithheld: powers.map(() => false),
     included: [],
     events: [],
+    benchedUntil: powers.map(() => 0),
   };
 }
 
@@ -102,6 +111,7 @@ export function enterEpoch(st: ChainState, height: number, parentRound: number, 
     randaoWithheld: effective.map(() => false),
     included: st.included,
     events,
+    benchedUntil: st.benchedUntil,
   };
 }
 
@@ -159,7 +169,36 @@ export function applyBlock(parent: ChainState, block: Block, parentRound: number
     effective[ev.validator] = reduce(before, rules.slashPermille);
     events.push({ kind: 'equivocation', validator: ev.validator, height: h.height, epoch: h.epoch, before, after: effective[ev.validator]! });
   });
-  return { epochInfo: st0.epochInfo, effective, randaoCommits: commits, randaoSecrets: secrets, randaoWithheld: withheld, included, events };
+  return { epochInfo: st0.epochInfo, effective, randaoCommits: commits, randaoSecrets: secrets, randaoWithheld: withheld, included, events, benchedUntil: benchMissed(st0, h.round, parentRound, rules) };
+}
+
+/**
+ * Rounds between the parent's and this block's produced no block on this branch: their leaders
+ * (as this branch chose them) sit out the next benchRounds(n) rounds. Only the last 4n skipped rounds
+ * are looked at: an older miss would have expired by the time it matters.
+ */
+function benchMissed(st0: ChainState, round: number, parentRound: number, rules: ChainRules): readonly number[] {
+  if (rules.leaders === undefined || round <= parentRound + 1) return st0.benchedUntil;
+  const n = st0.benchedUntil.length;
+  const until = [...st0.benchedUntil];
+  const until0 = round + benchRounds(n);
+  // In round order, each skipped round's leader chosen with the earlier misses already benched:
+  // exactly how leaderInputs() chose it while that round was current (an entry ≥ r benches for r
+  // whatever its exact value), so who gets benched is who actually had the turn.
+  for (let r = Math.max(parentRound + 1, round - 4 * n); r < round; r++) {
+    const missed = rules.leaders.leaderOf({ epochInfo: st0.epochInfo, benchedUntil: until }, r);
+    if (until[missed]! < until0) until[missed] = until0;
+  }
+  return until;
+}
+
+/**
+ * Leader-selection inputs for `round` on a branch whose last block has round `parentRound` and
+ * state `st0` (entered into the epoch of the next height): the rounds in between already count as
+ * missed, so a crashed leader is skipped from the round after its first miss.
+ */
+export function leaderInputs(st0: ChainState, parentRound: number, round: number, rules: ChainRules): LeaderInputs {
+  return { epochInfo: st0.epochInfo, benchedUntil: benchMissed(st0, round, parentRound, rules) };
 }
 
 function rulesVerify(rules: ChainRules, proposer: number, epoch: number, sig: Uint8Array): boolean {
@@ -168,14 +207,16 @@ function rulesVerify(rules: ChainRules, proposer: number, epoch: number, sig: Ui
 
 // ---- snapshot encoding -----------------------------------------------------------------------
 
-const TAG_STATE = 'numchain/consensus-state/v1';
+// v2 adds benchedUntil; a v1 state (written before benching existed) decodes with nobody benched.
+const TAG_STATE = 'numchain/consensus-state/v2';
+const TAG_STATE_V1 = 'numchain/consensus-state/v1';
 
 export function encodeChainState(st: ChainState): Uint8Array {
   const e = st.epochInfo;
   const v: Canon = [
     TAG_STATE, e.epoch, e.startRound, e.seed, [...e.powers], [...st.effective],
     st.randaoCommits.map((c) => c), st.randaoSecrets.map((c) => c), st.randaoWithheld.map((w) => w),
-    st.included.map((x) => [x.key, x.round]),
+    st.included.map((x) => [x.key, x.round]), [...st.benchedUntil],
   ];
   return encodeCanonical(v);
 }
@@ -187,8 +228,9 @@ export function decodeChainState(b: Uint8Array, n: number): ChainState {
   } catch (e) {
     throw new ConsensusError('bad_encoding', 'consensusState', (e as Error).message);
   }
-  const a = arr(v, 'consensusState', 10);
-  if (a[0] !== TAG_STATE) fail('bad_tag', 'consensusState.tag', `expected ${TAG_STATE}`);
+  const v1 = Array.isArray(v) && v[0] === TAG_STATE_V1;
+  const a = arr(v, 'consensusState', v1 ? 10 : 11);
+  if (a[0] !== TAG_STATE && !v1) fail('bad_tag', 'consensusState.tag', `expected ${TAG_STATE}`);
   const nums = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => uint(p, `${f}[${i}]`));
   const opt = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => bytesOrNull(p, `${f}[${i}]`, 32));
   return {
@@ -205,5 +247,6 @@ export function decodeChainState(b: Uint8Array, n: number): ChainState {
       return { key: str(p[0], `consensusState.included[${i}].key`), round: uint(p[1], `consensusState.included[${i}].round`) };
     }),
     events: [],
+    benchedUntil: v1 ? new Array<number>(n).fill(0) : nums(a[10], 'consensusState.benchedUntil'),
   };
 }

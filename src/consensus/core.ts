@@ -9,12 +9,12 @@ import {
 } from './block.ts';
 import { CertVerifier } from './certs.ts';
 import {
-  applyBlock, decodeChainState, encodeChainState, enterEpoch, epochOf, initialChainState, randaoCommitment,
+  applyBlock, decodeChainState, encodeChainState, enterEpoch, epochOf, initialChainState, leaderInputs, randaoCommitment,
   type ChainRules, type ChainState, type EpochInfo, type SlashingEvent,
 } from './chain-state.ts';
 import { ConsensusError, fail } from './errors.ts';
 import { EquivocationDetector, EvidencePool } from './evidence.ts';
-import { initialPriorities, ProposerSchedule } from './leader.ts';
+import { LeaderSelector } from './leader.ts';
 import {
   decodeMessage, encodeMessage, syncBlockBytes, syncResponseBudget, type ConsensusMessage, type MessageType, type ProposalMsg, type SyncRequestMsg, type SyncResponseMsg,
   type TimeoutMsg, type VoteMsg,
@@ -119,7 +119,7 @@ export class ConsensusCore {
   private orphanCount = 0;
   private readonly detector: EquivocationDetector;
   private readonly pool: EvidencePool;
-  private readonly schedules = new Map<string, ProposerSchedule>();
+  private readonly leaders = new LeaderSelector();
   private lastTimeout: { round: number; bytes: Uint8Array } | null = null;
   private roundDeadline = Number.POSITIVE_INFINITY;
   private proposeAt: number | null = null;
@@ -149,7 +149,7 @@ export class ConsensusCore {
     this.rules = {
       chainId: config.chainId, epochLength: config.epochLength, slashPermille: config.slashPermille ?? 500,
       randaoPenaltyPermille: config.randaoPenaltyPermille ?? 100, evidenceWindowRounds: this.limits.evidenceWindowRounds,
-      maxEvidencePerBlock: this.limits.maxEvidencePerBlock, certs: this.certs,
+      maxEvidencePerBlock: this.limits.maxEvidencePerBlock, certs: this.certs, leaders: this.leaders,
     };
     this.detector = new EquivocationDetector(this.limits.equivocationWindowRounds, 64 * 4 * this.limits.equivocationWindowRounds);
     this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
@@ -297,7 +297,7 @@ export class ConsensusCore {
     const p = this.tree.get(hex(parentHash));
     if (p === undefined) return null;
     const st = enterEpoch(p.state, p.block.header.height + 1, p.block.header.round, this.rules);
-    return this.leaderOf(st.epochInfo, round);
+    return this.leaderOf(st, p.block.header.round, round);
   }
 
   // ---- machinery ---------------------------------------------------------------------------
@@ -347,15 +347,9 @@ export class ConsensusCore {
     return bytes;
   }
 
-  private leaderOf(info: EpochInfo, round: number): number {
-    const key = `${info.epoch}/${info.startRound}/${hex(info.seed)}/${info.powers.join(',')}`;
-    let s = this.schedules.get(key);
-    if (s === undefined) {
-      if (this.schedules.size >= 16) this.schedules.clear();
-      s = new ProposerSchedule(info.powers, initialPriorities(info.seed, info.powers));
-      this.schedules.set(key, s);
-    }
-    return s.leaderAt(Math.max(0, round - info.startRound - 1));
+  /** Leader of `round` for a block extending a parent of round `parentRound` whose state, entered into the next height's epoch, is `st0`. */
+  private leaderOf(st0: ChainState, parentRound: number, round: number): number {
+    return this.leaders.leaderOf(leaderInputs(st0, parentRound, round, this.rules), round);
   }
 
   private roundsSinceCommit(): number {
@@ -428,7 +422,7 @@ export class ConsensusCore {
     const ph = parent.block.header;
     const height = ph.height + 1;
     const st0 = enterEpoch(parent.state, height, ph.round, this.rules);
-    if (this.leaderOf(st0.epochInfo, round) !== this.self) return;
+    if (this.leaderOf(st0, ph.round, round) !== this.self) return;
     const txs = this.app.selectTxs(parent.block.hash, height, this.limits.maxTxsPerBlock, this.limits.maxBlockBytes);
     const exec = this.app.execute(parent.block.hash, height, txs);
     const epoch = epochOf(height, this.config.epochLength);
@@ -485,7 +479,7 @@ export class ConsensusCore {
     if (back === undefined || parent === undefined) return null;
     const ph = parent.block.header;
     const st = enterEpoch(parent.state, ph.height + 1, ph.round, this.rules);
-    return this.leaderOf(st.epochInfo, round) === this.self ? back : null;
+    return this.leaderOf(st, ph.round, round) === this.self ? back : null;
   }
 
   private randaoField(st: ChainState, height: number, epoch: number): RandaoField {
@@ -566,7 +560,7 @@ export class ConsensusCore {
     if (h.height !== ph.height + 1) fail('bad_block', 'block.height', 'must be parent height + 1');
     if (h.round <= ph.round) fail('bad_block', 'block.round', 'must be above the parent round');
     const st0 = enterEpoch(parent.state, h.height, ph.round, this.rules);
-    const leader = this.leaderOf(st0.epochInfo, h.round);
+    const leader = this.leaderOf(st0, ph.round, h.round);
     if (h.proposer !== leader) fail('bad_proposer', 'block.proposer', `round ${h.round} belongs to validator ${leader}, not ${h.proposer}`);
     const state = applyBlock(parent.state, b, ph.round, this.rules);
     if (this.tree.size >= this.limits.maxPendingBlocks + 1) {

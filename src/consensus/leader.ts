@@ -95,3 +95,54 @@ export function initialPriorities(seed: Uint8Array, powers: readonly number[]): 
     return u % total;
   });
 }
+
+/** What leader selection reads from a branch's chain state (see chain-state.ts). */
+export interface LeaderInputs {
+  readonly epochInfo: { readonly epoch: number; readonly startRound: number; readonly seed: Uint8Array; readonly powers: readonly number[] };
+  /** validator i does not lead rounds ≤ benchedUntil[i] (it missed a turn on this branch) */
+  readonly benchedUntil: readonly number[];
+}
+
+/**
+ * Rounds a validator sits out after a round it led produced no block on the branch: 10 per validator,
+ * so a crashed validator costs one round timeout per ~10n rounds instead of one per ~n.
+ */
+export function benchRounds(validators: number): number {
+  return 10 * validators;
+}
+
+/**
+ * The leader of a round on a branch: the weighted round-robin's choice for the round, unless that
+ * validator is benched; then the next validator in the schedule (steps k+1, k+2, ...) that is not.
+ * If every candidate within 2n steps is benched, the schedule's own choice (never no leader).
+ * Only liveness depends on this: a proposal is checked against the leader of its parent's state, so
+ * all honest nodes agree per branch, and safety never depends on who proposes.
+ */
+export class LeaderSelector {
+  private readonly schedules = new Map<string, ProposerSchedule>();
+
+  leaderOf(st: LeaderInputs, round: number): number {
+    const info = st.epochInfo;
+    const key = `${info.epoch}/${info.startRound}/${toHexKey(info.seed)}/${info.powers.join(',')}`;
+    let s = this.schedules.get(key);
+    if (s === undefined) {
+      if (this.schedules.size >= 16) this.schedules.clear();
+      s = new ProposerSchedule(info.powers, initialPriorities(info.seed, info.powers));
+      this.schedules.set(key, s);
+    }
+    const k = Math.max(0, round - info.startRound - 1);
+    const first = s.leaderAt(k);
+    if (!((st.benchedUntil[first] ?? 0) >= round)) return first;
+    for (let j = 1; j <= 2 * info.powers.length; j++) {
+      const c = s.leaderAt(k + j);
+      if (!((st.benchedUntil[c] ?? 0) >= round)) return c;
+    }
+    return first;
+  }
+}
+
+function toHexKey(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += (x < 16 ? '0' : '') + x.toString(16);
+  return s;
+}

@@ -1,17 +1,24 @@
 // RFC 6962 (Certificate Transparency) Merkle tree hash, used for block tx roots. The engine's state
 // root uses the same construction, so one verifier understands both.
-import { sha256, sha256Concat } from './sha256.ts';
+import { sha256 } from './sha256.ts';
 
-const LEAF = Uint8Array.of(0x00);
-const NODE = Uint8Array.of(0x01);
+const LEAF = 0x00;
+const NODE = 0x01;
 
 /** The 0x00/0x01 prefixes keep a leaf from ever being confused with an inner node (second-preimage). */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {
-  return sha256Concat(LEAF, data);
+  const buf = new Uint8Array(1 + data.length);
+  buf[0] = LEAF;
+  buf.set(data, 1);
+  return sha256(buf);
 }
 
 export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256Concat(NODE, left, right);
+  const buf = new Uint8Array(1 + left.length + right.length);
+  buf[0] = NODE;
+  buf.set(left, 1);
+  buf.set(right, 1 + left.length);
+  return sha256(buf);
 }
 
 /** MTH(D[n]): empty list → SHA-256(""); otherwise split at the largest power of two < n. */

@@ -1,5 +1,6 @@
 // Portable wrapper around ma.wasm. Runs unchanged in Node, Bun, Deno and browsers: it only uses
 // WebAssembly, typed arrays and the engine's numbers-only ABI. No Node imports here.
+import { sha256 } from '../crypto/sha256.ts';
 import { MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
 
 /** The functions ma.wasm exports. Keep in sync with assembly/index.ts. */
@@ -211,6 +212,17 @@ export class MaEngine {
   readRow(t: RowTarget): Int32Array {
     this.x.readRow(this.rowIndex(t));
     return new Int32Array(new Int32Array(this.x.memory.buffer, this.io, this.dim));
+  }
+
+  /**
+   * rowLeafHash(readRow(t)) (proof.ts) without the two copies and the per-value DataView loop: wasm
+   * memory is little-endian, which is the byte order the leaf hash is defined over.
+   */
+  rowLeafHashOf(t: RowTarget): Uint8Array {
+    this.x.readRow(this.rowIndex(t));
+    const buf = new Uint8Array(1 + this.dim * 4);
+    buf.set(new Uint8Array(this.x.memory.buffer, this.io, this.dim * 4), 1);
+    return sha256(buf);
   }
 
   leafHash(rowIndex: number): Uint8Array {

@@ -48,6 +48,8 @@ export interface SimFaults {
   readonly partitions?: boolean;
   readonly crashes?: boolean;
   readonly byzantine?: ByzantineMode;
+  /** Validators that are down for the whole run (never start; counted as faulty, not checked). */
+  readonly down?: readonly number[];
   /** Protocol-breaking switches applied to the honest nodes (to show that the checks catch bugs). */
   readonly unsafe?: UnsafeSwitches;
 }
@@ -191,7 +193,7 @@ function randomFaults(rng: Prng, n: number): SimFaults {
 
 function describe(f: SimFaults): string {
   const broken = Object.entries(f.unsafe ?? {}).filter(([, on]) => on === true).map(([k]) => k);
-  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}${broken.length > 0 ? ` broken=${broken.join(',')}` : ''}`;
+  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}${f.down?.length ? ` down=${f.down.join(',')}` : ''}${broken.length > 0 ? ` broken=${broken.join(',')}` : ''}`;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
@@ -259,8 +261,13 @@ export function runSimulation(opts: SimOptions): SimResult {
     const { core, app } = makeCore(proto, rng.fork());
     instances.push({ id: instances.length, index, honest, unsafe, core, app, alive: true, incarnation: 0, durableSafety: null, log: [], syncedLen: 0, blockStore: new Map(), timerGen: 0, lastHeight: 0, lastCommitAt: 0 });
   };
+  const down = new Set<number>();
   for (let i = 0; i < n; i++) {
-    if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
+    if (faults.down?.includes(i) === true) {
+      addInstance(i, false, undefined);
+      instances[instances.length - 1]!.alive = false;
+      down.add(instances.length - 1);
+    } else if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
     else if (i === byzIndex && faults.byzantine === 'split-vote') addInstance(i, false, { equivocateProposals: true, equivocateToAll: true, doubleVote: true });
     // It votes for its own stale block, which its own (correct) TC rule would forbid.
     else if (i === byzIndex && faults.byzantine === 'stale-fork') addInstance(i, false, { staleQcFork: true, skipTcHighQcCheck: true });
@@ -476,7 +483,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     for (let t = rng.int(base, base * 5); t < healAt; t += rng.int(base * 5, base * 20)) push({ at: t, kind: 'partition' });
   }
   push({ at: healAt, kind: 'heal' });
-  for (const inst of instances) apply(inst, inst.core.start(0));
+  for (const inst of instances) if (inst.alive) apply(inst, inst.core.start(0));
 
   // After a safety violation the run has made its point; stop rather than simulate a forked chain.
   while (stats.events < maxSteps && !safetyBroken) {
@@ -510,7 +517,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       }
       case 'heal':
         partition = null;
-        for (const inst of instances) if (!inst.alive) restart(inst);
+        for (const inst of instances) if (!inst.alive && !down.has(inst.id)) restart(inst);
         break;
     }
   }

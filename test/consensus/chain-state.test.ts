@@ -2,7 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { genesisHash, genesisQC, makeBlock, randaoSignBytes, voteSignBytes } from '../../src/consensus/block.ts';
 import { CertVerifier } from '../../src/consensus/certs.ts';
-import { applyBlock, decodeChainState, encodeChainState, initialChainState, randaoCommitment, type ChainRules, type ChainState } from '../../src/consensus/chain-state.ts';
+import { applyBlock, decodeChainState, encodeChainState, initialChainState, leaderInputs, randaoCommitment, type ChainRules, type ChainState } from '../../src/consensus/chain-state.ts';
+import { encodeCanonical, decodeCanonical, type Canon } from '../../src/codec/canonical.ts';
+import { benchRounds, LeaderSelector } from '../../src/consensus/leader.ts';
 import { ConsensusError } from '../../src/consensus/errors.ts';
 import type { Block, Evidence, RandaoField } from '../../src/consensus/types.ts';
 import { fakeVerifier } from '../../src/sim/keys.ts';
@@ -95,6 +97,48 @@ test('chain state export/import round-trips', () => {
   const back = decodeChainState(encodeChainState(st), 4);
   assert.equal(back, { ...st, events: [] });
   throwsField(() => decodeChainState(encodeChainState(st), 5), 'consensusState');
+});
+
+test('a round that left no block benches its leader for benchRounds(n) rounds; the next in the schedule leads instead', () => {
+  const leaders = new LeaderSelector();
+  const r2: ChainRules = { ...rules, epochLength: 1000, leaders };
+  const st0 = initialChainState(gh, [4, 4, 4, 4]);
+  const plain = (round: number) => leaders.leaderOf(st0, round);
+  // Block at round 1, then rounds 2 and 3 fail: the block at round 4 benches their leaders.
+  const b1 = makeBlock({ chainId, height: 1, round: 1, parentHash: z, proposer: plain(1), timestamp: 0, txRoot: z, stateRoot: z, justify: genesisQC(gh), tc: null, epoch: 0, randao: { commit: null, reveal: null }, evidence: [] }, []);
+  const st1 = applyBlock(st0, b1, 0, r2);
+  assert.equal(st1.benchedUntil, [0, 0, 0, 0], 'no round skipped');
+  const missed = [plain(2), plain(3)];
+  const inputs4 = leaderInputs(st1, 1, 4, r2);
+  const W = benchRounds(4);
+  for (const v of missed) assert.is(inputs4.benchedUntil[v], 4 + W, `validator ${v} sits out`);
+  const lead4 = leaders.leaderOf(inputs4, 4);
+  assert.not.ok(missed.includes(lead4), 'round 4 goes to a validator that did not miss');
+  const b4 = makeBlock({ chainId, height: 2, round: 4, parentHash: b1.hash, proposer: lead4, timestamp: 0, txRoot: z, stateRoot: z, justify: genesisQC(gh), tc: null, epoch: 0, randao: { commit: null, reveal: null }, evidence: [] }, []);
+  const st2 = applyBlock(st1, b4, 1, r2);
+  assert.equal(st2.benchedUntil, inputs4.benchedUntil, 'the block records exactly the benching its leader was chosen with');
+  // While benched, never chosen; afterwards the plain schedule again.
+  for (let r = 5; r <= 4 + W; r++) assert.not.ok(missed.includes(leaders.leaderOf(st2, r)), `round ${r}`);
+  const after = 4 + W + 1;
+  assert.is(leaders.leaderOf(st2, after), plain(after), 'the bench expires');
+  // Without a selector in the rules nobody is benched (the plain schedule everywhere).
+  assert.equal(applyBlock(st1, b4, 1, rules).benchedUntil, [0, 0, 0, 0]);
+});
+
+test('when every candidate is benched the schedule\'s own choice still leads', () => {
+  const leaders = new LeaderSelector();
+  const st = { ...initialChainState(gh, [1, 1, 1, 1]), benchedUntil: [99, 99, 99, 99] };
+  const plain = new LeaderSelector().leaderOf(initialChainState(gh, [1, 1, 1, 1]), 7);
+  assert.is(leaders.leaderOf(st, 7), plain);
+});
+
+test('benchedUntil survives export/import; a v1 state (before benching) imports with nobody benched', () => {
+  const st = { ...chain([blk(1, 0), blk(2, 1)]), benchedUntil: [0, 17, 0, 3] };
+  assert.equal(decodeChainState(encodeChainState(st), 4), { ...st, events: [] });
+  const v2 = decodeCanonical(encodeChainState(st)) as Canon[];
+  const v1 = encodeCanonical(['numchain/consensus-state/v1', ...v2.slice(1, 10)]);
+  assert.equal(decodeChainState(v1, 4), { ...st, events: [], benchedUntil: [0, 0, 0, 0] });
+  throwsField(() => decodeChainState(encodeCanonical(['numchain/consensus-state/v2', ...v2.slice(1, 10)]), 4), 'consensusState');
 });
 
 test.run();

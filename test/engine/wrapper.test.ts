@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { MaEngine, toHex } from '../../src/engine/engine.ts';
-import { verifyRowProof } from '../../src/engine/proof.ts';
+import { rowLeafHash, verifyRowProof } from '../../src/engine/proof.ts';
 import { WASM_PATH } from '../../src/engine/node-loader.ts';
 import { DEFAULT_MA_PARAMS, MaError, type MaOp, type MaParams } from '../../src/engine/types.ts';
 import { engineFrom } from './helpers.ts';
@@ -149,6 +149,18 @@ test('row proofs verify against the root and fail when anything is tampered with
         assert.not.ok(verifyRowProof({ ...p, index: other }, root), 'wrong index');
       }
     }
+  }
+});
+
+test('rowLeafHashOf equals the proof leaf of the row, negative values included, and the engine\'s own leaf', () => {
+  const e = engineFrom('ma.wasm', { ...SMALL, dim: 5 });
+  e.apply({ op: 'add', shard: 1, layer: 1, slot: 0, vec: [-7, 3, 0, -1, 8] });
+  e.apply({ op: 'add', shard: 0, layer: 1, slot: 2, vec: [1, -2, 3, -4, 5] });
+  for (let r = 0; r < e.rowCount; r++) {
+    const t = { shard: Math.floor(r / (2 * 3)), layer: Math.floor(r / 3) % 2, slot: r % 3 };
+    const fast = toHex(e.rowLeafHashOf(t));
+    assert.is(fast, toHex(rowLeafHash(e.readRow(t))), `row ${r}`);
+    assert.is(fast, toHex(e.leafHash(r)), `row ${r}: the tree's leaf`);
   }
 });
 

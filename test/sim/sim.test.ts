@@ -37,6 +37,18 @@ test('crash-restart with lost unsynced writes and partitions', () => {
   assert.ok(r.stats.crashes > 0);
 });
 
+test('a validator that is down loses its leader turns: few timeouts, the chain keeps pace with the rounds', () => {
+  for (const [powers, down] of [[[1, 1, 1, 1], 2], [[3, 1, 1, 1], 1], [[1, 1, 1, 1, 1, 1, 1], 0]] as const) {
+    const r = runSimulation({ seed: 1, nodes: powers.length, powers, faults: { down: [down], maxDelayMs: 20 }, durationMs: 20000 });
+    assert.ok(r.ok, r.violations.join(' | '));
+    const live = powers.length - 1;
+    const perNode = r.stats.timeouts / live;
+    // Without benching the dead validator leads ~1/n of all rounds, each ending in a timeout.
+    assert.ok(perNode * 10 < r.stats.rounds, `${JSON.stringify(powers)}: ${perNode} timeouts per node in ${r.stats.rounds} rounds`);
+    assert.ok(r.stats.minHonestHeight >= 0.9 * r.stats.rounds, `${JSON.stringify(powers)}: height ${r.stats.minHonestHeight} after ${r.stats.rounds} rounds`);
+  }
+});
+
 test('real Ed25519 signatures', () => {
   const r = runSimulation({ seed: 4, nodes: 4, realSignatures: true, faults: { maxDelayMs: 20 }, durationMs: 1200 });
   assert.ok(r.ok, r.violations.join(' | '));
