@@ -3,8 +3,8 @@
 // (every validator verifies every transaction, and four validators share the machine's 2 cores).
 // Cases: 4 validators flooded at a few rates; 7 validators at one rate; time from killing the
 // leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
-// Bounded: about 3–4 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
-// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
+// Bounded: about 4–5 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
+// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<0.4 bound>,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
 // Run: node --import tsx bench/cluster.ts
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
@@ -123,7 +123,8 @@ const rateBound4 = (cores * verifyBefore.perCore) / 4;
 const rateBound7 = (cores * verifyBefore.perCore) / 7;
 process.stderr.write(`verifier ${verifyBefore.name}: ${verifyBefore.perCore.toFixed(0)}/s per core → bound ${rateBound4.toFixed(0)} tx/s for 4 validators, ${rateBound7.toFixed(0)} for 7\n`);
 // Half the bound is the load the target names; the full bound shows what overload does.
-const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
+// 40 % shows where p99 still holds below the target rate.
+const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 * 0.4)},${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
 const gaps = await leaderKill();
 const verifyAfter = await verifyRate(2);
@@ -156,11 +157,15 @@ console.log(
 );
 console.log(`\nleader kill → next commit (longest commit gap after kill -9 of the latest proposer): ${gaps.map((g) => g.toFixed(0) + ' ms').join(', ')}`);
 for (const c of cases) if (c.stall) console.log(`stall evidence, ${c.nodes} validators at ${c.rate} tx/s: ${JSON.stringify(c.stall)}`);
+// The target is one rate meeting both: ≥ 50 % of the bound with p99 ≤ 2 s. Reported: the best rate
+// whose p99 holds, and (for what overload does) the best rate at any latency with its p99.
+const ok4 = cases.filter((c) => c.nodes === 4 && c.summary !== null && c.summary.latencyMs.p99 <= 2000);
+const bestOk4 = Math.max(0, ...ok4.map((c) => c.summary!.committedTps));
 const best4 = Math.max(0, ...cases.filter((c) => c.nodes === 4 && c.summary).map((c) => c.summary!.committedTps));
 const best4Case = cases.find((c) => c.nodes === 4 && c.summary?.committedTps === best4);
+console.log(`best committed rate at any latency: ${best4.toFixed(0)} tx/s = ${((100 * best4) / bound4).toFixed(1)} % of the bound, p99 ${fmt(best4Case?.summary?.latencyMs.p99)} ms`);
 const targets: Target[] = [
-  { name: '4 validators: committed TPS / bound', value: (100 * best4) / bound4, op: '>=', limit: 50, unit: '%' },
-  { name: '4 validators: p99 at that rate', value: best4Case?.summary?.latencyMs.p99 ?? NaN, op: '<=', limit: 2000, unit: 'ms' },
+  { name: '4 validators: committed TPS with p99 ≤ 2 s / bound', value: (100 * bestOk4) / bound4, op: '>=', limit: 50, unit: '%' },
 ];
 console.log('\n' + verdicts(targets));
 console.log(

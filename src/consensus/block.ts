@@ -173,9 +173,20 @@ export function blockFromCanon(v: Canon | undefined, field: string, maxTxs = 100
   return makeBlock(header, txs);
 }
 
+/**
+ * Canonical bytes of a block. Blocks are immutable, and a node encodes the same block for its
+ * pending-block file and again for the block log at commit (~1 MB at 2,000 transactions), so the
+ * encoding is remembered per block object. Callers must not modify the returned bytes.
+ */
 export function encodeBlock(b: Block): Uint8Array {
-  return encodeCanonical(blockToCanon(b));
+  let e = encoded.get(b);
+  if (e === undefined) {
+    e = encodeCanonical(blockToCanon(b));
+    encoded.set(b, e);
+  }
+  return e;
 }
+const encoded = new WeakMap<Block, Uint8Array>();
 
 // ---- genesis ---------------------------------------------------------------------------------
 

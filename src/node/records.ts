@@ -3,7 +3,7 @@
 import { decodeCanonical, encodeCanonical } from '../codec/canonical.ts';
 import type { CommitResult } from '../chain/app.ts';
 import type { Receipt } from '../chain/receipts.ts';
-import { blockFromCanon, blockToCanon, qcFromCanon, qcToCanon } from '../consensus/block.ts';
+import { blockFromCanon, encodeBlock, qcFromCanon, qcToCanon } from '../consensus/block.ts';
 import type { Block, QC } from '../consensus/types.ts';
 import { toHex } from '../crypto/sha256.ts';
 import type { LogRecord } from '../store/block-log.ts';
@@ -34,7 +34,7 @@ export function makeRecord(block: Block, qc: QC, result: CommitResult): BlockRec
   return {
     h: block.header.height,
     hash: toHex(block.hash),
-    block: b64(encodeCanonical(blockToCanon(block))),
+    block: b64(encodeBlock(block)),
     qc: b64(encodeCanonical(qcToCanon(qc))),
     root: toHex(result.stateRoot),
     receipts: result.receipts,
