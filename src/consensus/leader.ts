@@ -119,7 +119,7 @@ export function benchRounds(validators: number): number {
  * all honest nodes agree per branch, and safety never depends on who proposes.
  */
 export class LeaderSelector {
-  private readonly schedules = new Map<string, ProposerSchedule>();
+  private readonly schedules = new Map<string, { readonly schedule: ProposerSchedule; readonly memo: Map<number, number> }>();
 
   leaderOf(st: LeaderInputs, round: number): number {
     const info = st.epochInfo;
@@ -127,14 +127,25 @@ export class LeaderSelector {
     let s = this.schedules.get(key);
     if (s === undefined) {
       if (this.schedules.size >= 16) this.schedules.clear();
-      s = new ProposerSchedule(info.powers, initialPriorities(info.seed, info.powers));
+      s = { schedule: new ProposerSchedule(info.powers, initialPriorities(info.seed, info.powers)), memo: new Map() };
       this.schedules.set(key, s);
     }
+    // Substitutes look a few steps ahead, and the next round steps back again: without the memo each
+    // step back would replay up to a checkpoint interval of the schedule.
+    const at = (step: number): number => {
+      let v = s.memo.get(step);
+      if (v === undefined) {
+        if (s.memo.size >= 4096) s.memo.clear();
+        v = s.schedule.leaderAt(step);
+        s.memo.set(step, v);
+      }
+      return v;
+    };
     const k = Math.max(0, round - info.startRound - 1);
-    const first = s.leaderAt(k);
+    const first = at(k);
     if (!((st.benchedUntil[first] ?? 0) >= round)) return first;
     for (let j = 1; j <= 2 * info.powers.length; j++) {
-      const c = s.leaderAt(k + j);
+      const c = at(k + j);
       if (!((st.benchedUntil[c] ?? 0) >= round)) return c;
     }
     return first;
