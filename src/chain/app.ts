@@ -588,6 +588,11 @@ export class ChainApp implements ConsensusApp {
   }
 }
 
+/** executeOne's answer for a transaction the block carries but execution refuses. */
+function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
+  return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
+}
+
 /**
  * Cache key of a wire transaction: its last 6 bytes (of the signature, in a canonical envelope) as
  * a number. Only a key: a hit counts only when the whole byte string equals the cached one, so a
@@ -595,11 +600,6 @@ export class ChainApp implements ConsensusApp {
  * answer. A number, because hashing a long hex string per lookup was a visible share of execution;
  * and cheaper than SHA-256 of the bytes, which admission and execution would otherwise each compute.
  */
-/** executeOne's answer for a transaction the block carries but execution refuses. */
-function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
-  return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
-}
-
 export function verifiedKey(bytes: Uint8Array): number {
   let k = 0;
   for (let i = Math.max(0, bytes.length - 6); i < bytes.length; i++) k = k * 256 + bytes[i]!;

@@ -6,7 +6,7 @@
 // A validator with power p proposes ≈ p/P of the rounds. Rounds of an epoch map to steps
 // (round − epochStartRound − 1), so leader(round) is computable by anyone for any round.
 import { encodeCanonical } from '../codec/canonical.ts';
-import { sha256 } from '../crypto/sha256.ts';
+import { sha256, toHex } from '../crypto/sha256.ts';
 
 export class ProposerSchedule {
   readonly total: number;
@@ -123,7 +123,7 @@ export class LeaderSelector {
 
   leaderOf(st: LeaderInputs, round: number): number {
     const info = st.epochInfo;
-    const key = `${info.epoch}/${info.startRound}/${toHexKey(info.seed)}/${info.powers.join(',')}`;
+    const key = `${info.epoch}/${info.startRound}/${toHex(info.seed)}/${info.powers.join(',')}`;
     let s = this.schedules.get(key);
     if (s === undefined) {
       if (this.schedules.size >= 16) this.schedules.clear();
@@ -150,10 +150,4 @@ export class LeaderSelector {
     }
     return first;
   }
-}
-
-function toHexKey(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += (x < 16 ? '0' : '') + x.toString(16);
-  return s;
 }

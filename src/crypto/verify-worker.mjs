@@ -37,7 +37,6 @@ if (workerData?.nice) {
   }
 }
 
-
 parentPort.on('message', (job) => {
   const { id, publicKeys, messages, signatures } = job;
   const out = new Uint8Array(publicKeys.length);

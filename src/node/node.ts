@@ -489,6 +489,14 @@ export class NumchainNode {
 
   private async admitGossipNow(txs: Uint8Array[], clientKey: string): Promise<void> {
     const decoded = txs.map((b) => this.app.decodeForAdmission(b));
+    // A block carrying some of these may be having them verified right now (preverify.ts): wait for
+    // that answer rather than verify them a second time.
+    const waits = new Set<Promise<unknown>>();
+    for (const d of decoded) {
+      const w = 'ok' in d ? undefined : this.verifying.pending(d.bytes);
+      if (w) waits.add(w);
+    }
+    if (waits.size > 0) await Promise.all([...waits].map((w) => w.catch(() => undefined)));
     const need = decoded.filter((d): d is SignedTx => !('ok' in d) && this.app.needsSignatureCheck(d, this.core.committedHeight));
     const answers = this.pool && need.length ? await this.verifyOnPool(this.pool, need) : null;
     const fast = new Map<SignedTx, boolean>();
