@@ -50,6 +50,8 @@ export interface SimFaults {
   readonly byzantine?: ByzantineMode;
   /** Validators that are down for the whole run (never start; counted as faulty, not checked). */
   readonly down?: readonly number[];
+  /** A validator killed for good at a virtual time (counted as faulty); stats.maxGapAfterKillMs measures the effect. */
+  readonly killAt?: { readonly validator: number; readonly atMs: number };
   /** Protocol-breaking switches applied to the honest nodes (to show that the checks catch bugs). */
   readonly unsafe?: UnsafeSwitches;
 }
@@ -98,6 +100,8 @@ export interface SimStats {
   faults: string;
   /** The targeted attack, once triggered: '<mode> round R victim V' ('' if none). */
   attack: string;
+  /** With faults.killAt: the longest time an honest node went without a commit after the kill. */
+  maxGapAfterKillMs: number;
 }
 
 export interface SimResult {
@@ -131,7 +135,8 @@ type SimEvent =
   | { at: number; seq: number; kind: 'timer'; inst: number; gen: number }
   | { at: number; seq: number; kind: 'restart'; inst: number }
   | { at: number; seq: number; kind: 'partition' }
-  | { at: number; seq: number; kind: 'heal' };
+  | { at: number; seq: number; kind: 'heal' }
+  | { at: number; seq: number; kind: 'kill'; validator: number };
 
 const NODE_CYCLE = [4, 1, 4, 2, 5, 3, 7, 4, 10, 6];
 
@@ -238,6 +243,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     events: 0, virtualMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, commits: 0, maxHeight: 0, minHonestHeight: 0, rounds: 0,
     timeouts: 0, tcsFormed: 0, evidence: 0, slashingEvents: 0, crashes: 0, equivocations: 0, syncBlocks: 0, faults: describe(faults),
     attack: '',
+    maxGapAfterKillMs: 0,
   };
 
   const queue = new EventQueue<SimEvent>();
@@ -263,10 +269,12 @@ export function runSimulation(opts: SimOptions): SimResult {
   };
   const down = new Set<number>();
   for (let i = 0; i < n; i++) {
-    if (faults.down?.includes(i) === true) {
+    if (faults.down?.includes(i) === true || faults.killAt?.validator === i) {
       addInstance(i, false, undefined);
-      instances[instances.length - 1]!.alive = false;
-      down.add(instances.length - 1);
+      if (faults.killAt?.validator !== i) {
+        instances[instances.length - 1]!.alive = false;
+        down.add(instances.length - 1);
+      }
     } else if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
     else if (i === byzIndex && faults.byzantine === 'split-vote') addInstance(i, false, { equivocateProposals: true, equivocateToAll: true, doubleVote: true });
     // It votes for its own stale block, which its own (correct) TC rule would forbid.
@@ -431,6 +439,7 @@ export function runSimulation(opts: SimOptions): SimResult {
           stats.commits++;
           if (h !== inst.lastHeight + 1) violation(`node ${inst.index} committed height ${h} after ${inst.lastHeight}`);
           inst.lastHeight = h;
+          if (faults.killAt !== undefined && now > faults.killAt.atMs) stats.maxGapAfterKillMs = Math.max(stats.maxGapAfterKillMs, now - Math.max(inst.lastCommitAt, faults.killAt.atMs));
           inst.lastCommitAt = now;
           if (root === undefined || toHex(root) !== toHex(a.block.header.stateRoot)) violation(`node ${inst.index} state root at height ${h} differs from the block's`);
           const prev = committed.get(h);
@@ -483,6 +492,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     for (let t = rng.int(base, base * 5); t < healAt; t += rng.int(base * 5, base * 20)) push({ at: t, kind: 'partition' });
   }
   push({ at: healAt, kind: 'heal' });
+  if (faults.killAt !== undefined) push({ at: faults.killAt.atMs, kind: 'kill', validator: faults.killAt.validator });
   for (const inst of instances) if (inst.alive) apply(inst, inst.core.start(0));
 
   // After a safety violation the run has made its point; stop rather than simulate a forked chain.
@@ -515,6 +525,14 @@ export function runSimulation(opts: SimOptions): SimResult {
         partition = side;
         break;
       }
+      case 'kill':
+        for (const inst of instances) {
+          if (inst.index !== e.validator) continue;
+          inst.alive = false;
+          inst.timerGen++;
+          down.add(inst.id);
+        }
+        break;
       case 'heal':
         partition = null;
         for (const inst of instances) if (!inst.alive && !down.has(inst.id)) restart(inst);
