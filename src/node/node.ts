@@ -34,7 +34,7 @@ import { PendingBlockStore } from './pending-blocks.ts';
 import { decodeRecord, makeRecord, type BlockRecord } from './records.ts';
 import { ReceiptIndex } from './receipt-index.ts';
 import { AdmissionGate } from './admission-gate.ts';
-import { InflightVerifications, preverifyTxs } from './preverify.ts';
+import { InflightVerifications, preverifyTxs, verifyOnPool } from './preverify.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 
@@ -373,7 +373,7 @@ export class NumchainNode {
     }
     let fast: (boolean | undefined)[] = [];
     if (this.pool && need.length > 0) {
-      const answers = await this.verifyOnPool(this.pool, need.map((i) => decoded[i] as SignedTx));
+      const answers = await verifyOnPool(this.app, this.pool, this.verifying, need.map((i) => decoded[i] as SignedTx));
       if (answers) {
         fast = new Array(decoded.length);
         need.forEach((i, k) => (fast[i] = answers[k]));
@@ -386,19 +386,6 @@ export class NumchainNode {
       this.afterAdmit(r, list[i]);
       return r;
     });
-  }
-
-  /**
-   * Fast-path answers from the worker pool for admission. Accepted signatures are remembered at
-   * once (not only once the mempool takes them), and the batch is visible as in flight meanwhile,
-   * so a block carrying these transactions waits for this answer instead of verifying them again.
-   */
-  private async verifyOnPool(pool: VerifyPool, txs: readonly SignedTx[]): Promise<boolean[] | null> {
-    const answers = pool.verify(txs.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature })));
-    this.verifying.track(txs, answers);
-    const said = await answers;
-    if (said) txs.forEach((tx, k) => said[k] && this.app.rememberFastVerified(tx));
-    return said;
   }
 
   private afterAdmit(r: AdmitResult, bytes: Uint8Array): void {
@@ -498,7 +485,7 @@ export class NumchainNode {
     }
     if (waits.size > 0) await Promise.all([...waits].map((w) => w.catch(() => undefined)));
     const need = decoded.filter((d): d is SignedTx => !('ok' in d) && this.app.needsSignatureCheck(d, this.core.committedHeight));
-    const answers = this.pool && need.length ? await this.verifyOnPool(this.pool, need) : null;
+    const answers = this.pool && need.length ? await verifyOnPool(this.app, this.pool, this.verifying, need) : null;
     const fast = new Map<SignedTx, boolean>();
     if (answers) need.forEach((tx, k) => fast.set(tx, answers[k]));
     const now = this.now();

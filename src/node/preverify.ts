@@ -61,10 +61,28 @@ export async function preverifyTxs(app: ChainApp, pool: VerifyPool, inflight: In
     const d = app.decodeForAdmission(bytes);
     if (!('ok' in d)) fresh.push(d); // undecodable: execution rejects it without a signature check
   }
-  const answers = fresh.length > 0 ? pool.verify(fresh.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature }))) : null;
-  if (answers) inflight.track(fresh, answers);
+  // Started before waiting on the others, so both run at once.
+  const answers = fresh.length > 0 ? verifyOnPool(app, pool, inflight, fresh) : null;
   await Promise.all([...waits].map((w) => w.catch(() => undefined)));
-  const said = answers ? await answers.catch(() => null) : null;
-  if (said) fresh.forEach((tx, i) => said[i] && app.rememberFastVerified(tx));
+  const said = answers ? await answers : null;
   return { verified: said ? fresh.length : 0, awaited };
+}
+
+/**
+ * Fast-path answers from the pool for `txs` (null when it is saturated or closed). The batch is
+ * visible as in flight from the call on, and accepted signatures are remembered as soon as the
+ * answer comes (not only once the mempool takes them), so a block or a gossip batch carrying the
+ * same transactions waits for this answer instead of verifying them again.
+ */
+export function verifyOnPool(app: ChainApp, pool: VerifyPool, inflight: InflightVerifications, txs: readonly SignedTx[]): Promise<boolean[] | null> {
+  const answered = pool
+    .verify(txs.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature })))
+    .catch(() => null)
+    .then((said) => {
+      if (said) txs.forEach((tx, k) => said[k] && app.rememberFastVerified(tx));
+      return said;
+    });
+  // What waiters see settles only after the remembering, so they find these verified.
+  inflight.track(txs, answered);
+  return answered;
 }
