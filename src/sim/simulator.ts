@@ -198,7 +198,7 @@ function randomFaults(rng: Prng, n: number): SimFaults {
 
 function describe(f: SimFaults): string {
   const broken = Object.entries(f.unsafe ?? {}).filter(([, on]) => on === true).map(([k]) => k);
-  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}${f.down?.length ? ` down=${f.down.join(',')}` : ''}${broken.length > 0 ? ` broken=${broken.join(',')}` : ''}`;
+  return `drop=${f.dropRate ?? 0} dup=${f.dupRate ?? 0} delay=${f.minDelayMs ?? 1}-${f.maxDelayMs ?? 20} part=${f.partitions === true ? 1 : 0} crash=${f.crashes === true ? 1 : 0} byz=${f.byzantine ?? 'none'}${f.down?.length ? ` down=${f.down.join(',')}` : ''}${f.killAt ? ` kill=${f.killAt.validator}@${f.killAt.atMs}` : ''}${broken.length > 0 ? ` broken=${broken.join(',')}` : ''}`;
 }
 
 export function runSimulation(opts: SimOptions): SimResult {
@@ -269,13 +269,12 @@ export function runSimulation(opts: SimOptions): SimResult {
   };
   const down = new Set<number>();
   for (let i = 0; i < n; i++) {
-    if (faults.down?.includes(i) === true || faults.killAt?.validator === i) {
+    if (faults.down?.includes(i) === true) {
       addInstance(i, false, undefined);
-      if (faults.killAt?.validator !== i) {
-        instances[instances.length - 1]!.alive = false;
-        down.add(instances.length - 1);
-      }
-    } else if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
+      instances[instances.length - 1]!.alive = false;
+      down.add(instances.length - 1);
+    } else if (faults.killAt?.validator === i) addInstance(i, false, undefined); // faulty: never checked, even before its kill
+    else if (i === byzIndex && faults.byzantine === 'equivocate') addInstance(i, false, { equivocateProposals: true, doubleVote: true });
     else if (i === byzIndex && faults.byzantine === 'split-vote') addInstance(i, false, { equivocateProposals: true, equivocateToAll: true, doubleVote: true });
     // It votes for its own stale block, which its own (correct) TC rule would forbid.
     else if (i === byzIndex && faults.byzantine === 'stale-fork') addInstance(i, false, { staleQcFork: true, skipTcHighQcCheck: true });
