@@ -504,6 +504,9 @@ export function runSimulation(opts: SimOptions): SimResult {
       case 'deliver': {
         const inst = instances[e.to]!;
         if (!inst.alive) { stats.messagesDropped++; break; }
+        // A process killed with messages still in flight: some of its last sends never arrive (its
+        // sockets are reset), so peers can disagree about its last block or vote.
+        if (faults.killAt !== undefined && e.from === faults.killAt.validator && now >= faults.killAt.atMs && rng.chance(0.5)) { stats.messagesDropped++; break; }
         stats.messagesDelivered++;
         trackDelivery(inst, e.from, e.bytes);
         apply(inst, inst.core.onMessage(e.from, e.bytes, now));

@@ -49,14 +49,15 @@ test('a validator that is down loses its leader turns: few timeouts, the chain k
   }
 });
 
-test('killing a validator for good costs the survivors at most one round timeout of commits', () => {
-  // Its next turn times out once; after that it is benched. Without benching its turns recur every
-  // ~n rounds, each with a longer (backed-off) timeout.
-  for (const seed of [1, 2, 3]) {
+test('a validator killed mid-run, some of its last messages lost: commits resume within two round timeouts', () => {
+  // Usually one timeout (its next turn; then it is benched). Two when its last vote reached only some
+  // nodes and the next leader is one without the QC. Without benching, backed-off timeouts of its
+  // recurring turns go beyond this.
+  for (let seed = 1; seed <= 6; seed++) {
     for (const validator of [0, 1, 2, 3]) {
       const r = runSimulation({ seed, nodes: 4, faults: { killAt: { validator, atMs: 2500 + 97 * seed }, maxDelayMs: 20 }, durationMs: 9000, timeoutBaseMs: 1000 });
       assert.ok(r.ok, r.violations.join(' | '));
-      assert.ok(r.stats.maxGapAfterKillMs < 1500, `seed ${seed}, validator ${validator} killed: longest commit gap ${r.stats.maxGapAfterKillMs} ms`);
+      assert.ok(r.stats.maxGapAfterKillMs < 2500, `seed ${seed}, validator ${validator} killed: longest commit gap ${r.stats.maxGapAfterKillMs} ms`);
     }
   }
 });
