@@ -71,6 +71,11 @@ export class CertVerifier {
     this.remember(this.verifiedQcs, key);
   }
 
+  /** A QC this node formed from votes it verified one by one: a copy relayed back needs no second check. */
+  trustQC(qc: QC): void {
+    this.remember(this.verifiedQcs, `${toHex(qc.blockHash)}/${qc.round}/${qc.height}`);
+  }
+
   verifyTC(tc: TC, field = 'tc'): void {
     const key = `${tc.round}/${tc.signers.join(',')}/${tc.highQcRounds.join(',')}`;
     if (this.verifiedTcs.has(key)) return;

@@ -668,6 +668,11 @@ export class ConsensusCore {
     bucket.done = true;
     this.metrics.qcsFormed++;
     const qc: QC = { round, height, blockHash, signers, sigs: signers.map((s) => bucket.sigs.get(s)!) };
+    this.certs.trustQC(qc);
+    // Also sent to the next leader: when a voter crashes while sending, its vote reaches only some
+    // nodes, and a next leader without this QC could not propose until the round timed out.
+    const next = this.leaderFor(blockHash, round + 1);
+    if (next !== null && next !== this.self) this.send(next, { type: 'cert', qc, tc: null });
     this.processQC(qc, voter, true);
   }
 

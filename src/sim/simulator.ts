@@ -333,10 +333,12 @@ export function runSimulation(opts: SimOptions): SimResult {
       // above B's, the others cannot commit B themselves, and its stale QC stays that of B's parent.
       return a.mode === 'stale-fork' && !a.forked && m.type === 'vote' && (from.index === byzIndex || to.index === byzIndex);
     }
-    if (m.type !== 'vote') return false;
+    // A QC relayed on its own carries what the votes carried: the adversary routes it like them.
+    const voted = m.type === 'vote' ? m.blockHash : m.type === 'cert' && m.tc === null ? m.qc.blockHash : null;
+    if (voted === null) return false;
     if (r === a.round) return to.index !== a.victim;
     if (r === a.round - 1 && a.mode === 'split-vote') {
-      const h = toHex(m.blockHash);
+      const h = toHex(voted);
       if (h === a.blocks[0]) return to.index !== a.victim;
       if (h === a.blocks[1]) return to.index === a.victim;
     }

@@ -32,9 +32,14 @@ test('Twins (two instances, one key) cannot break safety and are caught', () => 
 });
 
 test('crash-restart with lost unsynced writes and partitions', () => {
-  const r = runSimulation({ seed: 21, nodes: 5, faults: { crashes: true, partitions: true, dropRate: 0.05, maxDelayMs: 100 }, durationMs: 8000 });
-  assert.ok(r.ok, r.violations.join(' | '));
-  assert.ok(r.stats.crashes > 0);
+  // A few seeds, so that some crash whatever the exact message pattern (it moves the random draws).
+  let crashes = 0;
+  for (const seed of [20, 21, 22]) {
+    const r = runSimulation({ seed, nodes: 5, faults: { crashes: true, partitions: true, dropRate: 0.05, maxDelayMs: 100 }, durationMs: 8000 });
+    assert.ok(r.ok, `seed ${seed}: ${r.violations.join(' | ')}`);
+    crashes += r.stats.crashes;
+  }
+  assert.ok(crashes > 0, 'some seed crashed a node');
 });
 
 test('a validator that is down loses its leader turns: few timeouts, the chain keeps pace with the rounds', () => {
@@ -49,15 +54,14 @@ test('a validator that is down loses its leader turns: few timeouts, the chain k
   }
 });
 
-test('a validator killed mid-run, some of its last messages lost: commits resume within two round timeouts', () => {
-  // Usually one timeout (its next turn; then it is benched). Two when its last vote reached only some
-  // nodes and the next leader is one without the QC. Without benching, backed-off timeouts of its
-  // recurring turns go beyond this.
+test('a validator killed mid-run, some of its last messages lost: commits resume after one round timeout', () => {
+  // Its next turn times out once; then it is benched. Its last vote may have reached only some nodes:
+  // the QC sent on to the next leader keeps that from costing a second timeout.
   for (let seed = 1; seed <= 6; seed++) {
     for (const validator of [0, 1, 2, 3]) {
       const r = runSimulation({ seed, nodes: 4, faults: { killAt: { validator, atMs: 2500 + 97 * seed }, maxDelayMs: 20 }, durationMs: 9000, timeoutBaseMs: 1000 });
       assert.ok(r.ok, r.violations.join(' | '));
-      assert.ok(r.stats.maxGapAfterKillMs < 2500, `seed ${seed}, validator ${validator} killed: longest commit gap ${r.stats.maxGapAfterKillMs} ms`);
+      assert.ok(r.stats.maxGapAfterKillMs < 1500, `seed ${seed}, validator ${validator} killed: longest commit gap ${r.stats.maxGapAfterKillMs} ms`);
     }
   }
 });
