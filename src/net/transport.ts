@@ -77,7 +77,10 @@ export interface TransportOptions {
   readonly gossipSeenMax?: number; // 65536 payload hashes
   readonly relayGossip?: boolean; // true
   readonly reconnectBaseMs?: number; // 100
-  readonly reconnectMaxMs?: number; // 10000
+  // Only the lower index of a pair dials, so a restarted higher-index validator waits for the others'
+  // next attempt: with a few LAN peers a dial every 1–2 s is cheap, and a 10 s cap kept a restarted
+  // validator half-connected for seconds after it had caught up.
+  readonly reconnectMaxMs?: number; // 2000
   readonly pingIntervalMs?: number; // 2000
   readonly idleTimeoutMs?: number; // 10000
   readonly socketHighWaterBytes?: number; // 1 MiB written but not yet flushed by the kernel
@@ -162,7 +165,7 @@ const DEFAULTS: Resolved = {
   gossipTtl: 1,
   gossipSeenMax: 65536,
   reconnectBaseMs: 100,
-  reconnectMaxMs: 10_000,
+  reconnectMaxMs: 2000,
   pingIntervalMs: 2000,
   idleTimeoutMs: 10_000,
   socketHighWaterBytes: 1024 * 1024,
