@@ -61,7 +61,7 @@ export class CertVerifier {
       fail('bad_qc', field, 'round-0 QC must be the genesis QC');
     }
     if (qc.height === 0) fail('bad_qc', `${field}.height`, 'only the genesis QC may certify height 0');
-    const key = `${toHex(qc.blockHash)}/${qc.round}/${qc.height}`;
+    const key = qcKey(qc);
     if (this.verifiedQcs.has(key)) return;
     if (signedPower(this.powers, qc.signers, `${field}.signers`) < this.quorum) fail('bad_qc', `${field}.signers`, 'signers do not reach a quorum');
     const msg = voteSignBytes(this.chainId, qc.round, qc.height, qc.blockHash);
@@ -73,7 +73,7 @@ export class CertVerifier {
 
   /** A QC this node formed from votes it verified one by one: a copy relayed back needs no second check. */
   trustQC(qc: QC): void {
-    this.remember(this.verifiedQcs, `${toHex(qc.blockHash)}/${qc.round}/${qc.height}`);
+    this.remember(this.verifiedQcs, qcKey(qc));
   }
 
   verifyTC(tc: TC, field = 'tc'): void {
@@ -106,3 +106,8 @@ export class CertVerifier {
 }
 
 export { maxHighQcRound };
+
+/** What a verified QC is remembered by: the block it certifies, in which round and at which height. */
+function qcKey(qc: QC): string {
+  return `${toHex(qc.blockHash)}/${qc.round}/${qc.height}`;
+}
