@@ -1,17 +1,43 @@
 // Verification of certificates, evidence and individual signatures against the validator set.
-// Quorums are counted in bonded power (fixed for the lifetime of the validator set; see
-// docs/consensus.md for why effective-power changes do not touch quorum weights).
+// A QC is counted in the quorum weights of the block it certifies: the effective powers frozen at
+// the start of that block's epoch on its branch (chain-state.ts). A TC, which names no block, is
+// counted in bonded power. Slashing only ever lowers the weight of a validator proven faulty, so
+// quorums counted in any two such weight vectors still intersect in an honest validator
+// (docs/consensus.md, "Quorum weights").
 import { toHex } from '../crypto/sha256.ts';
 import { bytesEqual, maxHighQcRound, proposalSignBytes, timeoutSignBytes, voteSignBytes } from './block.ts';
 import { fail } from './errors.ts';
 import { quorumThreshold, signedPower, totalPower } from './quorum.ts';
 import type { Evidence, QC, SigVerifier, TC, Validator } from './types.ts';
 
-export class CertVerifier {
+/** Powers that certificates are counted in, with their total and the quorum threshold. */
+export interface Weights {
   readonly powers: readonly number[];
   readonly total: number;
+  /** Smallest signed power that certifies; infinite when every validator's weight is 0. */
   readonly quorum: number;
-  /** QCs already verified, keyed by block hash and round; bounded, cleared when full. */
+  /** Identifies the vector in caches (the powers, comma-separated). */
+  readonly key: string;
+}
+
+// Weight vectors are shared by every block state of an epoch on a branch, so one Weights object
+// per powers array serves them all.
+const weightsCache = new WeakMap<readonly number[], Weights>();
+
+export function weightsOf(powers: readonly number[]): Weights {
+  let w = weightsCache.get(powers);
+  if (w === undefined) {
+    const total = totalPower(powers);
+    w = { powers, total, quorum: total > 0 ? quorumThreshold(total) : Number.POSITIVE_INFINITY, key: powers.join(',') };
+    weightsCache.set(powers, w);
+  }
+  return w;
+}
+
+export class CertVerifier {
+  /** The bonded powers of the validator set: the weights of epoch 0. */
+  readonly genesisWeights: Weights;
+  /** QCs already verified, keyed by block hash, round, height and the weights that certified them; bounded, cleared when full. */
   private readonly verifiedQcs = new Set<string>();
   private readonly verifiedTcs = new Set<string>();
   cacheDrops = 0;
@@ -23,9 +49,7 @@ export class CertVerifier {
     readonly genesisHash: Uint8Array,
     private readonly cacheLimit = 1024,
   ) {
-    this.powers = validators.map((v) => v.power);
-    this.total = totalPower(this.powers);
-    this.quorum = quorumThreshold(this.total);
+    this.genesisWeights = weightsOf(validators.map((v) => v.power));
   }
 
   genesisQcFor(): QC {
@@ -54,16 +78,16 @@ export class CertVerifier {
     return this.sigOk(voter, timeoutSignBytes(this.chainId, round, highQcRound), sig);
   }
 
-  /** Throws ConsensusError('bad_qc') unless `qc` is the genesis QC or carries a quorum of valid votes. */
-  verifyQC(qc: QC, field = 'qc'): void {
+  /** Throws ConsensusError('bad_qc') unless `qc` is the genesis QC or carries valid votes reaching a quorum in `w`, the certified block's weights. */
+  verifyQC(qc: QC, field: string, w: Weights): void {
     if (qc.round === 0) {
       if (qc.height === 0 && qc.signers.length === 0 && bytesEqual(qc.blockHash, this.genesisHash)) return;
       fail('bad_qc', field, 'round-0 QC must be the genesis QC');
     }
     if (qc.height === 0) fail('bad_qc', `${field}.height`, 'only the genesis QC may certify height 0');
-    const key = qcKey(qc);
+    const key = `${qcKey(qc)}@${w.key}`;
     if (this.verifiedQcs.has(key)) return;
-    if (signedPower(this.powers, qc.signers, `${field}.signers`) < this.quorum) fail('bad_qc', `${field}.signers`, 'signers do not reach a quorum');
+    if (signedPower(w.powers, qc.signers, `${field}.signers`) < w.quorum) fail('bad_qc', `${field}.signers`, 'signers do not reach a quorum');
     const msg = voteSignBytes(this.chainId, qc.round, qc.height, qc.blockHash);
     qc.signers.forEach((s, i) => {
       if (!this.sigOk(s, msg, qc.sigs[i]!)) fail('bad_signature', `${field}.sigs[${i}]`, `invalid vote signature of validator ${s}`);
@@ -71,15 +95,17 @@ export class CertVerifier {
     this.remember(this.verifiedQcs, key);
   }
 
-  /** A QC this node formed from votes it verified one by one: a copy relayed back needs no second check. */
-  trustQC(qc: QC): void {
-    this.remember(this.verifiedQcs, qcKey(qc));
+  /** A QC this node formed from votes it verified one by one, counted in `w`: a copy relayed back needs no second check. */
+  trustQC(qc: QC, w: Weights): void {
+    this.remember(this.verifiedQcs, `${qcKey(qc)}@${w.key}`);
   }
 
+  /** Throws ConsensusError('bad_tc') unless the timeouts are valid and reach a quorum of bonded power. */
   verifyTC(tc: TC, field = 'tc'): void {
-    const key = `${tc.round}/${tc.signers.join(',')}/${tc.highQcRounds.join(',')}`;
+    const key = `${tc.round}/${tc.signers.join(',')}/${tc.highQcRounds.join(',')}/${tc.sigs.map(toHex).join('')}`;
     if (this.verifiedTcs.has(key)) return;
-    if (signedPower(this.powers, tc.signers, `${field}.signers`) < this.quorum) fail('bad_tc', `${field}.signers`, 'signers do not reach a quorum');
+    const w = this.genesisWeights;
+    if (signedPower(w.powers, tc.signers, `${field}.signers`) < w.quorum) fail('bad_tc', `${field}.signers`, 'signers do not reach a quorum');
     tc.signers.forEach((s, i) => {
       if (tc.highQcRounds[i]! >= tc.round) fail('bad_tc', `${field}.highQcRounds[${i}]`, 'must be below the TC round');
       if (!this.verifyTimeout(s, tc.round, tc.highQcRounds[i]!, tc.sigs[i]!)) fail('bad_signature', `${field}.sigs[${i}]`, `invalid timeout signature of validator ${s}`);
@@ -107,7 +133,11 @@ export class CertVerifier {
 
 export { maxHighQcRound };
 
-/** What a verified QC is remembered by: the block it certifies, in which round and at which height. */
+/**
+ * What a verified QC is remembered by: the block it certifies, round, height, signers and their
+ * signatures. All of them: a copy with a bad signature must not pass on the strength of a valid one,
+ * or this node could vote for a block whose justify every other node rejects.
+ */
 function qcKey(qc: QC): string {
-  return `${toHex(qc.blockHash)}/${qc.round}/${qc.height}`;
+  return `${toHex(qc.blockHash)}/${qc.round}/${qc.height}/${qc.signers.join(',')}/${qc.sigs.map(toHex).join('')}`;
 }

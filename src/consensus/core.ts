@@ -7,7 +7,7 @@ import { AppError, type ConsensusApp } from './app.ts';
 import {
   bytesEqual, evidenceKey, genesisBlock, makeBlock, proposalSignBytes, randaoSignBytes, timeoutSignBytes, voteSignBytes,
 } from './block.ts';
-import { CertVerifier } from './certs.ts';
+import { CertVerifier, weightsOf, type Weights } from './certs.ts';
 import {
   applyBlock, decodeChainState, encodeChainState, enterEpoch, epochOf, initialChainState, leaderInputs, randaoCommitment,
   type ChainRules, type ChainState, type EpochInfo, type SlashingEvent,
@@ -120,6 +120,10 @@ export class ConsensusCore {
   private readonly detector: EquivocationDetector;
   private readonly pool: EvidencePool;
   private readonly leaders = new LeaderSelector();
+  /** Quorum weights of recent committed epochs: for QCs on committed blocks no longer in the tree. */
+  private readonly committedWeights = new Map<number, Weights>();
+  /** The highest QC seen for a block not known here: what block sync works towards. */
+  private wanted: QC | null = null;
   private lastTimeout: { round: number; bytes: Uint8Array } | null = null;
   private roundDeadline = Number.POSITIVE_INFINITY;
   private proposeAt: number | null = null;
@@ -155,8 +159,9 @@ export class ConsensusCore {
     this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
     const tipBlock = committedTip?.block ?? this.genesis;
     this.tipQC = committedTip?.qc ?? this.certs.genesisQcFor();
-    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.powers) };
+    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.genesisWeights.powers) };
     this.tree.set(hex(tipBlock.hash), this.tip);
+    this.noteCommittedWeights();
     this.committedByHash.set(hex(tipBlock.hash), tipBlock);
     this.safety = restoredSafety ?? initialSafety(this.tipQC);
     this.highQC = this.safety.highQC.round >= this.tipQC.round ? this.safety.highQC : this.tipQC;
@@ -231,6 +236,7 @@ export class ConsensusCore {
     this.tip = { block, state };
     this.tipQC = qc;
     this.tree = new Map([[hex(block.hash), this.tip]]);
+    this.noteCommittedWeights();
     this.cacheCommitted(block);
     this.rememberQC(qc);
     this.rememberQC(h.justify);
@@ -251,7 +257,7 @@ export class ConsensusCore {
         if (parent === undefined) continue;
         try {
           this.checkHeader(b);
-          this.certs.verifyQC(b.header.justify);
+          this.certs.verifyQC(b.header.justify, 'block.justify', this.weightsAt(parent));
           this.rememberQC(b.header.justify);
           if (b.header.justify.round > this.highQC.round) this.highQC = b.header.justify;
           this.insert(b, parent);
@@ -274,6 +280,8 @@ export class ConsensusCore {
     const state = decodeChainState(bytes, this.config.validators.length);
     this.tip = { block: this.tip.block, state };
     this.tree = new Map([[hex(this.tip.block.hash), this.tip]]);
+    this.committedWeights.clear();
+    this.noteCommittedWeights();
   }
 
   // ---- read-only views ---------------------------------------------------------------------
@@ -393,13 +401,54 @@ export class ConsensusCore {
     }
   }
 
-  private processQC(qc: QC, from: number, trusted: boolean): void {
-    if (!trusted) this.certs.verifyQC(qc);
+  /** Quorum weights of the block `e` holds: its epoch's frozen effective powers on its branch. */
+  private weightsAt(e: Entry): Weights {
+    return weightsOf(e.state.epochInfo.powers);
+  }
+
+  private noteCommittedWeights(): void {
+    const epoch = this.tip.state.epochInfo.epoch;
+    if (this.committedWeights.has(epoch)) return;
+    if (this.committedWeights.size >= 16) {
+      const oldest = this.committedWeights.keys().next().value;
+      if (oldest !== undefined) this.committedWeights.delete(oldest);
+    }
+    this.committedWeights.set(epoch, this.weightsAt(this.tip));
+  }
+
+  /**
+   * Weights of the block `qc` certifies, or null when this node does not know that block. A QC is
+   * only ever judged in the weights of its own block's branch, so every node that judges it agrees;
+   * one that cannot fetches the block first.
+   */
+  private weightsOfCertified(qc: QC): Weights | null {
+    if (qc.round === 0) return this.certs.genesisWeights;
+    const k = hex(qc.blockHash);
+    const e = this.tree.get(k);
+    if (e !== undefined) return this.weightsAt(e);
+    if (this.committedByHash.has(k)) return this.committedWeights.get(epochOf(qc.height, this.config.epochLength)) ?? null;
+    return null;
+  }
+
+  /**
+   * Verify and adopt a QC (highest QC, commits, round). Returns false, having asked `from` for the
+   * block, when the certified block is unknown here and the QC cannot be judged yet.
+   */
+  private processQC(qc: QC, from: number, trusted: boolean): boolean {
+    const w = this.weightsOfCertified(qc);
+    if (w === null) {
+      if (qc.height > this.tip.block.header.height) {
+        if (this.wanted === null || qc.round > this.wanted.round) this.wanted = qc;
+        this.requestSync(from, qc.blockHash);
+      }
+      return false;
+    }
+    if (!trusted) this.certs.verifyQC(qc, 'qc', w);
     this.rememberQC(qc);
     if (qc.round > this.highQC.round) this.highQC = qc;
     this.tryCommit(qc);
-    if (qc.height > this.tip.block.header.height && !this.tree.has(hex(qc.blockHash))) this.requestSync(from, qc.blockHash);
     if (qc.round >= this.round) this.enterRound(qc.round + 1, 'qc');
+    return true;
   }
 
   private processTC(tc: TC, trusted: boolean): void {
@@ -548,6 +597,7 @@ export class ConsensusCore {
     const entry = this.insert(b, parent);
     if (entry === null) return;
     if (proposal !== null) this.considerVote(entry);
+    this.tryFormQC(b.header.round, key);
     // The block our high QC certifies arrived after the QC (votes can overtake the proposal): if we
     // lead this round we could not propose before, so try again now.
     if (this.self >= 0 && bytesEqual(b.hash, this.highQC.blockHash) && this.safety.lastProposedRound < this.round) this.proposeAt = this.now;
@@ -562,6 +612,10 @@ export class ConsensusCore {
     const st0 = enterEpoch(parent.state, h.height, ph.round, this.rules);
     const leader = this.leaderOf(st0, ph.round, h.round);
     if (h.proposer !== leader) fail('bad_proposer', 'block.proposer', `round ${h.round} belongs to validator ${leader}, not ${h.proposer}`);
+    // Both were usually checked on arrival already (then this is a cache hit); a synced or restored
+    // block's come here first.
+    this.certs.verifyQC(h.justify, 'block.justify', this.weightsAt(parent));
+    if (h.tc !== null) this.certs.verifyTC(h.tc, 'block.tc');
     const state = applyBlock(parent.state, b, ph.round, this.rules);
     if (this.tree.size >= this.limits.maxPendingBlocks + 1) {
       this.metrics.droppedBlocks++;
@@ -662,18 +716,30 @@ export class ConsensusCore {
     }
     if (bucket.height !== height || bucket.sigs.has(voter)) return;
     bucket.sigs.set(voter, sig);
-    if (bucket.done) return;
+    this.tryFormQC(round, k);
+  }
+
+  /**
+   * Form the QC once the votes reach a quorum in the weights of the block they certify. Votes for a
+   * block not known here wait for it (handleBlock calls again): its weights are its branch's.
+   */
+  private tryFormQC(round: number, k: string): void {
+    const bucket = this.votes.get(round)?.get(k);
+    const entry = this.tree.get(k);
+    if (bucket === undefined || bucket.done || entry === undefined || entry.block.header.height !== bucket.height) return;
+    const { height, blockHash } = bucket;
     const signers = [...bucket.sigs.keys()].sort((a, b) => a - b);
-    if (signedPower(this.certs.powers, signers, 'votes') < this.certs.quorum) return;
+    const w = this.weightsAt(entry);
+    if (signedPower(w.powers, signers, 'votes') < w.quorum) return;
     bucket.done = true;
     this.metrics.qcsFormed++;
     const qc: QC = { round, height, blockHash, signers, sigs: signers.map((s) => bucket.sigs.get(s)!) };
-    this.certs.trustQC(qc);
+    this.certs.trustQC(qc, w);
     // Also sent to the next leader: when a voter crashes while sending, its vote reaches only some
     // nodes, and a next leader without this QC could not propose until the round timed out.
     const next = this.leaderFor(blockHash, round + 1);
     if (next !== null && next !== this.self) this.send(next, { type: 'cert', qc, tc: null });
-    this.processQC(qc, voter, true);
+    this.processQC(qc, this.self, true);
   }
 
   // ---- timeouts ----------------------------------------------------------------------------
@@ -704,9 +770,11 @@ export class ConsensusCore {
   private onTimeout(from: number, msg: TimeoutMsg): void {
     if (msg.highQC.round >= msg.round) fail('bad_field', 'timeout.highQC', 'must be below the timeout round');
     if (!this.certs.verifyTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig)) fail('bad_signature', 'timeout.sig', 'invalid timeout signature');
-    this.processQC(msg.highQC, from, false);
+    // A timeout counts only with a verified high QC (else a false high-QC round could demand a QC
+    // nobody has); one for a block unknown here waits for the block and the timeout's rebroadcast.
+    const checked = this.processQC(msg.highQC, from, false);
     if (msg.highTC !== null) this.processTC(msg.highTC, false);
-    this.aggregateTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig);
+    if (checked) this.aggregateTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig);
   }
 
   private aggregateTimeout(voter: number, round: number, highQcRound: number, sig: Uint8Array): void {
@@ -723,8 +791,9 @@ export class ConsensusCore {
     if (bucket.entries.has(voter) || bucket.done) return;
     bucket.entries.set(voter, { highQcRound, sig });
     const signers = [...bucket.entries.keys()].sort((a, b) => a - b);
-    const power = signedPower(this.certs.powers, signers, 'timeouts');
-    if (power >= this.certs.quorum) {
+    const w = this.certs.genesisWeights;
+    const power = signedPower(w.powers, signers, 'timeouts');
+    if (power >= w.quorum) {
       bucket.done = true;
       const tc: TC = { round, signers, highQcRounds: signers.map((s) => bucket.entries.get(s)!.highQcRound), sigs: signers.map((s) => bucket.entries.get(s)!.sig) };
       this.metrics.tcsFormed++;
@@ -734,7 +803,7 @@ export class ConsensusCore {
     }
     // More power timed out than can be faulty: at least one honest node gave up on this round, so join
     // in rather than wait for our own timer (bounded view-change latency).
-    if (round === this.round && power > this.certs.total - this.certs.quorum && (this.lastTimeout === null || this.lastTimeout.round !== round)) {
+    if (round === this.round && power > w.total - w.quorum && (this.lastTimeout === null || this.lastTimeout.round !== round)) {
       this.localTimeout();
     }
   }
@@ -777,6 +846,7 @@ export class ConsensusCore {
       this.cacheCommitted(entry.block);
       this.tip = entry;
       this.tipQC = q;
+      this.noteCommittedWeights();
     }
     this.pruneTree();
   }
@@ -891,9 +961,16 @@ export class ConsensusCore {
     // retried or overtaken request) asking again too would keep every extra request alive forever.
     if (applied > 0) {
       this.sync = null;
-      // More to fetch when the response was cut short: ask again towards the highest QC.
-      if (!this.tree.has(hex(this.highQC.blockHash)) && this.highQC.height > this.tip.block.header.height) this.requestSync(from, this.highQC.blockHash);
+      // More to fetch when the response was cut short: ask again towards the highest QC seen.
+      const want = this.wanted;
+      if (want !== null && !this.tree.has(hex(want.blockHash)) && want.height > this.tip.block.header.height) this.requestSync(from, want.blockHash);
     }
     for (const b of blocks) this.adoptOrphans(hex(b.hash));
+    // The QC that started the sync can be judged once its block is here (last: it may be invalid).
+    const want = this.wanted;
+    if (want !== null && (this.tree.has(hex(want.blockHash)) || want.height <= this.tip.block.header.height)) {
+      this.wanted = null;
+      this.processQC(want, from, false);
+    }
   }
 }

@@ -8,7 +8,7 @@ export interface Validator {
   readonly power: number;
 }
 
-/** Quorum certificate: votes of > 2/3 of the bonded power for one block. */
+/** Quorum certificate: votes of > 2/3 of the certified block's quorum weights (docs/consensus.md). */
 export interface QC {
   readonly round: number;
   readonly height: number;

@@ -110,6 +110,7 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
         round: node.core.currentRound,
         mempool: node.mempool.size,
         votingPower: [...node.core.currentPowers()],
+        quorumWeights: [...node.core.currentEpoch().powers],
         slashingEvents: node.core.slashingLog.length,
       };
     },
@@ -156,7 +157,11 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
 
     evidence(): unknown {
       return {
+        // Effective power after everything committed; it becomes the quorum weight (and the leader
+        // schedule's power) at the next epoch boundary. quorumWeights are those of the current epoch.
         votingPower: [...node.core.currentPowers()],
+        epoch: node.core.currentEpoch().epoch,
+        quorumWeights: [...node.core.currentEpoch().powers],
         bonds: g.validators.map((v) => v.bond),
         slashing: node.core.slashingLog,
         pending: node.core.pendingEvidence().map((e) => ({ kind: e.kind, validator: e.validator, round: e.round })),

@@ -462,6 +462,9 @@ export function runSimulation(opts: SimOptions): SimResult {
           break;
         case 'slashing':
           stats.slashingEvents++;
+          // Quorum weights follow slashing; that is safe only because an honest validator is never
+          // slashed (docs/consensus.md, "Quorum weights").
+          if (a.event.validator !== byzIndex) violation(`honest validator ${a.event.validator} slashed (${a.event.kind}) at height ${a.event.height}`);
           break;
         case 'state_root_mismatch':
           if (inst.honest) violation(`node ${inst.index} saw a state-root mismatch at height ${a.height}`);

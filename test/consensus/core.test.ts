@@ -183,4 +183,42 @@ test('export/import of committed-derived state round-trips', () => {
   assert.ok(src.currentEpoch().epoch >= 2, 'several epochs passed');
 });
 
+/**
+ * An equivocating leader among [2, 2, 2, 2] is slashed by `slashPermille`; once its epoch weights show
+ * it, one honest validator is cut off. Returns how many blocks an honest node commits afterwards.
+ */
+function commitsAfterSlashAndCut(slashPermille: number): { slashedTo: number; after: number } {
+  const extra = { blockIntervalMs: 10, epochLength: 4, slashPermille };
+  const c = new Cluster([2, 2, 2, 2], { extra });
+  const probe = makeCore([2, 2, 2, 2], -1);
+  const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
+  c.nodes[L] = makeCore([2, 2, 2, 2], L, { unsafe: { equivocateProposals: true }, extra });
+  const origHandle = c.handle.bind(c);
+  c.handle = (i: number, acts: Action[]) => origHandle(i, i === L ? acts.map((x) => (x.type === 'send' && x.kind === 'proposal' ? { ...x, to: 'all' as const } : x)) : acts);
+  const [watch, cut] = others(L);
+  const core = c.nodes[watch!]!.core;
+  c.start();
+  // Until the slashing is in the epoch weights of the committed chain (2 blocks into that epoch).
+  while (c.now < 20_000 && !(core.metrics.slashingEvents > 0 && core.currentEpoch().powers[L] !== 2 && core.committedHeight % 4 >= 2)) c.run(c.now + 100);
+  const slashedTo = core.currentEpoch().powers[L]!;
+  c.filter = (m) => m.from !== cut && m.to !== cut;
+  // Blocks already certified may still commit: count from a while after the cut.
+  c.run(c.now + 2000);
+  const before = c.committed(watch!).length;
+  c.run(c.now + 4000);
+  checkChain(c, watch!);
+  return { slashedTo, after: c.committed(watch!).length - before };
+}
+
+test('a slashed validator\'s votes count with its slashed weight from the next epoch', () => {
+  // Unslashed, the equivocator and two honest validators hold 6 of 8: still a quorum.
+  const kept = commitsAfterSlashAndCut(0);
+  assert.is(kept.slashedTo, 2);
+  assert.ok(kept.after > 0, `commits with the equivocator at full weight: ${kept.after}`);
+  // Slashed to 0, the same three hold 4 of 6, below the quorum of 5: nothing more commits.
+  const gone = commitsAfterSlashAndCut(1000);
+  assert.is(gone.slashedTo, 0);
+  assert.is(gone.after, 0);
+});
+
 test.run();
