@@ -7,7 +7,7 @@
 import { toHex } from '../crypto/sha256.ts';
 import { bytesEqual, maxHighQcRound, proposalSignBytes, timeoutSignBytes, voteSignBytes } from './block.ts';
 import { fail } from './errors.ts';
-import { quorumThreshold, signedPower, totalPower } from './quorum.ts';
+import { maxFaultyPower, quorumThreshold, signedPower, totalPower } from './quorum.ts';
 import type { Evidence, QC, SigVerifier, TC, Validator } from './types.ts';
 
 /** Powers that certificates are counted in, with their total and the quorum threshold. */
@@ -93,6 +93,21 @@ export class CertVerifier {
       if (!this.sigOk(s, msg, qc.sigs[i]!)) fail('bad_signature', `${field}.sigs[${i}]`, `invalid vote signature of validator ${s}`);
     });
     this.remember(this.verifiedQcs, key);
+  }
+
+  /**
+   * For a QC on a block this node cannot judge yet: are its votes valid and is at least one signer
+   * honest (signed bonded power above what can be faulty)? Then its round is real, worth syncing to.
+   */
+  plausibleQC(qc: QC): boolean {
+    const w = this.genesisWeights;
+    try {
+      if (signedPower(w.powers, qc.signers, 'qc.signers') <= maxFaultyPower(w.total)) return false;
+    } catch {
+      return false;
+    }
+    const msg = voteSignBytes(this.chainId, qc.round, qc.height, qc.blockHash);
+    return qc.signers.every((s, i) => this.sigOk(s, msg, qc.sigs[i]!));
   }
 
   /** A QC this node formed from votes it verified one by one, counted in `w`: a copy relayed back needs no second check. */

@@ -438,7 +438,8 @@ export class ConsensusCore {
     const w = this.weightsOfCertified(qc);
     if (w === null) {
       if (qc.height > this.tip.block.header.height) {
-        if (this.wanted === null || qc.round > this.wanted.round) this.wanted = qc;
+        // Checked before it steers catch-up: a made-up round would keep sync asking for nothing.
+        if ((this.wanted === null || qc.round > this.wanted.round) && this.certs.plausibleQC(qc)) this.wanted = qc;
         this.requestSync(from, qc.blockHash);
       }
       return false;

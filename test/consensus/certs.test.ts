@@ -56,4 +56,12 @@ test('a TC is counted in bonded power', () => {
   assert.is(code(() => certs.verifyTC(tc([0, 1]))), 'bad_tc');
 });
 
+test('a QC on an unknown block steers catch-up only with valid votes from someone honest', () => {
+  const certs = new CertVerifier(chainId, validators, fakeVerifier, gh);
+  assert.ok(certs.plausibleQC(qc([0, 1])), 'two of four: at least one is honest');
+  assert.not.ok(certs.plausibleQC(qc([3])), 'one of four could be the faulty one alone');
+  assert.not.ok(certs.plausibleQC({ ...qc([0, 1]), round: 99 }), 'votes for another round');
+  assert.not.ok(certs.plausibleQC({ ...qc([0, 1]), signers: [1, 0] }), 'malformed signers');
+});
+
 test.run();
