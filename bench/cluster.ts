@@ -4,7 +4,7 @@
 // Cases: 4 validators flooded at a few rates; 7 validators at one rate; time from killing the
 // leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
 // Bounded: about 4–5 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
-// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<0.4 bound>,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
+// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<0.3 bound>,<0.4 bound>,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
 // Run: node --import tsx bench/cluster.ts
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
@@ -128,7 +128,9 @@ const rateBound7 = (cores * verifyBefore.perCore) / 7;
 process.stderr.write(`verifier ${verifyBefore.name}: ${verifyBefore.perCore.toFixed(0)}/s per core → bound ${rateBound4.toFixed(0)} tx/s for 4 validators, ${rateBound7.toFixed(0)} for 7\n`);
 // Half the bound is the load the target names; the full bound shows what overload does.
 // 40 % shows where p99 still holds below the target rate.
-const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 * 0.4)},${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
+// 0.3 and 0.4 locate the knee below the target: the bound measured before the load can sit well
+// above the median of all samples on this shared machine, shifting every case up.
+const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 * 0.3)},${Math.round(rateBound4 * 0.4)},${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
 const gaps = await leaderKill();
 const verifyAfter = await verifyRate(2);
