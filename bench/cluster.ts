@@ -127,9 +127,8 @@ const rateBound4 = (cores * verifyBefore.perCore) / 4;
 const rateBound7 = (cores * verifyBefore.perCore) / 7;
 process.stderr.write(`verifier ${verifyBefore.name}: ${verifyBefore.perCore.toFixed(0)}/s per core → bound ${rateBound4.toFixed(0)} tx/s for 4 validators, ${rateBound7.toFixed(0)} for 7\n`);
 // Half the bound is the load the target names; the full bound shows what overload does.
-// 40 % shows where p99 still holds below the target rate.
-// 0.3 and 0.4 locate the knee below the target: the bound measured before the load can sit well
-// above the median of all samples on this shared machine, shifting every case up.
+// 30 % and 40 % show where p99 still holds below the target rate (the bound measured before the
+// load can sit well above the median of all samples on this shared machine, shifting every case up).
 const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 * 0.3)},${Math.round(rateBound4 * 0.4)},${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
 const gaps = await leaderKill();
