@@ -88,10 +88,8 @@ export class CertVerifier {
     const key = `${qcKey(qc)}@${w.key}`;
     if (this.verifiedQcs.has(key)) return;
     if (signedPower(w.powers, qc.signers, `${field}.signers`) < w.quorum) fail('bad_qc', `${field}.signers`, 'signers do not reach a quorum');
-    const msg = voteSignBytes(this.chainId, qc.round, qc.height, qc.blockHash);
-    qc.signers.forEach((s, i) => {
-      if (!this.sigOk(s, msg, qc.sigs[i]!)) fail('bad_signature', `${field}.sigs[${i}]`, `invalid vote signature of validator ${s}`);
-    });
+    const bad = this.badVote(qc);
+    if (bad >= 0) fail('bad_signature', `${field}.sigs[${bad}]`, `invalid vote signature of validator ${qc.signers[bad]}`);
     this.remember(this.verifiedQcs, key);
   }
 
@@ -106,8 +104,13 @@ export class CertVerifier {
     } catch {
       return false;
     }
+    return this.badVote(qc) < 0;
+  }
+
+  /** Position of the first invalid vote signature in `qc`, or -1 when all are valid. */
+  private badVote(qc: QC): number {
     const msg = voteSignBytes(this.chainId, qc.round, qc.height, qc.blockHash);
-    return qc.signers.every((s, i) => this.sigOk(s, msg, qc.sigs[i]!));
+    return qc.signers.findIndex((s, i) => !this.sigOk(s, msg, qc.sigs[i]!));
   }
 
   /** A QC this node formed from votes it verified one by one, counted in `w`: a copy relayed back needs no second check. */
