@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/sha256.ts';
 import type { Action } from '../../src/consensus/core.ts';
 import { decodeMessage } from '../../src/consensus/messages.ts';
-import type { SafetyState } from '../../src/consensus/types.ts';
+import type { ConsensusConfig, SafetyState } from '../../src/consensus/types.ts';
 import { Cluster, commits, makeCore, sends } from './helpers.ts';
 
 const hashes = (bs: { hash: Uint8Array }[]) => bs.map((b) => toHex(b.hash));
@@ -118,14 +118,22 @@ test('two proposals for one round from one leader become evidence', () => {
   assert.is(w.core.onMessage(L, b, 3).filter((x) => x.type === 'evidence').length, 0);
 });
 
-test('evidence is put on chain and slashes effective power at commit', () => {
-  const c = new Cluster([2, 2, 2, 2], { extra: { blockIntervalMs: 10, epochLength: 4 } });
+/**
+ * Four validators of power 2 where the leader of round 1 equivocates, on a gossiping network: every
+ * proposal the equivocator sends reaches everyone.
+ */
+function equivocatorCluster(extra: Partial<ConsensusConfig>): { c: Cluster; L: number } {
+  const c = new Cluster([2, 2, 2, 2], { extra });
   const probe = makeCore([2, 2, 2, 2], -1);
   const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
-  c.nodes[L] = makeCore([2, 2, 2, 2], L, { unsafe: { equivocateProposals: true } });
-  // A gossiping network: every proposal the equivocator sends reaches everyone.
+  c.nodes[L] = makeCore([2, 2, 2, 2], L, { unsafe: { equivocateProposals: true }, extra });
   const origHandle = c.handle.bind(c);
   c.handle = (i: number, acts: Action[]) => origHandle(i, i === L ? acts.map((x) => (x.type === 'send' && x.kind === 'proposal' ? { ...x, to: 'all' as const } : x)) : acts);
+  return { c, L };
+}
+
+test('evidence is put on chain and slashes effective power at commit', () => {
+  const { c, L } = equivocatorCluster({ blockIntervalMs: 10, epochLength: 4 });
   c.start();
   c.run(4000);
   const honest = others(L);
@@ -188,13 +196,7 @@ test('export/import of committed-derived state round-trips', () => {
  * it, one honest validator is cut off. Returns how many blocks an honest node commits afterwards.
  */
 function commitsAfterSlashAndCut(slashPermille: number): { slashedTo: number; after: number } {
-  const extra = { blockIntervalMs: 10, epochLength: 4, slashPermille };
-  const c = new Cluster([2, 2, 2, 2], { extra });
-  const probe = makeCore([2, 2, 2, 2], -1);
-  const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
-  c.nodes[L] = makeCore([2, 2, 2, 2], L, { unsafe: { equivocateProposals: true }, extra });
-  const origHandle = c.handle.bind(c);
-  c.handle = (i: number, acts: Action[]) => origHandle(i, i === L ? acts.map((x) => (x.type === 'send' && x.kind === 'proposal' ? { ...x, to: 'all' as const } : x)) : acts);
+  const { c, L } = equivocatorCluster({ blockIntervalMs: 10, epochLength: 4, slashPermille });
   const [watch, cut] = others(L);
   const core = c.nodes[watch!]!.core;
   c.start();
