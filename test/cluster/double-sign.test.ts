@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReceiptWitness } from '../../src/cli/cluster/checks.ts';
-import { startFlood, type FloodRun } from '../../src/cli/cluster/flood-proc.ts';
+import type { FloodRun } from '../../src/cli/cluster/flood-proc.ts';
 import { BIN, type Localnet } from '../../src/cli/cluster/localnet.ts';
-import { checkConsistent, evidence, heights, say, startLocalnet, waitUntil } from './harness.ts';
+import { background, evidence, finishScenario, heights, say, startLocalnet, waitUntil } from './harness.ts';
 
 let net: Localnet | null = null;
 let flood: FloodRun | null = null;
@@ -36,7 +36,7 @@ test('a validator running twice is caught equivocating, slashed, and loses quoru
   const honest = [1, 2, 3];
   witness = new ReceiptWitness(net.clients);
   witness.start(300);
-  flood = startFlood({ rpcUrls: honest.map((i) => net!.rpcUrls[i]!), rate: 100, durationS: 30, senders: 16, drainS: 5, logPath: `${net.dir}/flood.log` });
+  flood = background(net, 100, 30, honest, 16);
 
   // The twin listens on ports of its own; it dials validators 1–3 (the lower index dials), where it
   // keeps displacing the original's connections and vice versa.
@@ -69,12 +69,7 @@ test('a validator running twice is caught equivocating, slashed, and loses quoru
   twin = null;
   await waitUntil(async () => Math.min(...(await heights(net!, honest))) >= h0 + 10, 30_000, '10 more blocks after the twin stopped');
 
-  const result = await flood.done;
-  assert.ok(result.summary !== null, result.error);
-  say('double-sign', `flood: sent ${result.summary.sent}, committed ${result.summary.committed}, p99 ${result.summary.latencyMs.p99} ms`);
-  witness.stop();
-  await witness.sample();
-  await checkConsistent(net, witness, 'double-sign');
+  await finishScenario(net, flood, witness, 'double-sign');
   passed = true;
 });
 

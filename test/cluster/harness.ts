@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { receiptsAgree, ReceiptWitness, scanChains, stallEvidence } from '../../src/cli/cluster/checks.ts';
 import { startFlood, type FloodRun } from '../../src/cli/cluster/flood-proc.ts';
+import type { FloodSummary } from '../../src/cli/flood.ts';
 import { Localnet, type LocalnetOptions } from '../../src/cli/cluster/localnet.ts';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -20,9 +21,11 @@ export async function startLocalnet(opts: LocalnetOptions = {}): Promise<Localne
   return net;
 }
 
-export function background(net: Localnet, rate: number, durationS: number): FloodRun {
+/** A flood in the background, sent to validators `which` (default all). */
+export function background(net: Localnet, rate: number, durationS: number, which?: readonly number[], senders = 32): FloodRun {
   // The first URL is where flood follows commits; put the one most likely to survive first.
-  return startFlood({ rpcUrls: net.rpcUrls, rate, durationS, senders: 32, drainS: 5, logPath: `${net.dir}/flood.log` });
+  const rpcUrls = which === undefined ? net.rpcUrls : which.map((i) => net.rpcUrls[i]!);
+  return startFlood({ rpcUrls, rate, durationS, senders, drainS: 5, logPath: `${net.dir}/flood.log` });
 }
 
 export async function heights(net: Localnet, which?: readonly number[]): Promise<number[]> {
@@ -77,4 +80,19 @@ export async function checkConsistent(net: Localnet, witness: ReceiptWitness, ta
   assert.equal(bad.slice(0, 3), [], `${tag}: receipts differ between nodes`);
   say(tag, `consistent up to height ${h}: ${scan.txs} txs, ${witness.seen.size} witnessed receipts (${picked.length} checked on every node), no duplicates`);
   return { height: h, txs: scan.txs };
+}
+
+/**
+ * The end of a scenario: the flood must have finished with a summary; then the witness takes its
+ * last sample and every node's chain is checked (checkConsistent).
+ */
+export async function finishScenario(net: Localnet, flood: FloodRun, witness: ReceiptWitness, tag: string): Promise<{ summary: FloodSummary; txs: number }> {
+  const result = await flood.done;
+  assert.ok(result.summary !== null, result.error);
+  const s = result.summary;
+  say(tag, `flood: sent ${s.sent}, committed ${s.committed}, rejected ${JSON.stringify(s.rejected)}, p99 ${s.latencyMs.p99} ms`);
+  witness.stop();
+  await witness.sample();
+  const { txs } = await checkConsistent(net, witness, tag);
+  return { summary: s, txs };
 }

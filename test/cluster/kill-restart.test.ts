@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { compareRootsAtCommonHeight, ReceiptWitness } from '../../src/cli/cluster/checks.ts';
 import type { FloodRun } from '../../src/cli/cluster/flood-proc.ts';
 import type { Localnet } from '../../src/cli/cluster/localnet.ts';
-import { background, checkConsistent, evidence, heights, say, startLocalnet, waitUntil } from './harness.ts';
+import { background, evidence, finishScenario, heights, say, startLocalnet, waitUntil } from './harness.ts';
 
 let net: Localnet | null = null;
 let flood: FloodRun | null = null;
@@ -42,14 +42,9 @@ test('kill -9 under load: three keep committing, the restarted one catches up wi
   const roots = await compareRootsAtCommonHeight(net.clients);
   assert.ok(roots.agree, `roots differ at height ${roots.height}: ${roots.roots.join(' ')}`);
 
-  const result = await flood.done;
-  assert.ok(result.summary !== null, result.error);
-  say('kill-9', `flood: sent ${result.summary.sent}, committed ${result.summary.committed}, rejected ${JSON.stringify(result.summary.rejected)}`);
-  assert.ok(result.summary.committed > 0, 'the flood committed transactions');
-  witness.stop();
-  await witness.sample();
-  const { txs } = await checkConsistent(net, witness, 'kill-9');
-  assert.ok(txs >= result.summary.committed, `chain holds ${txs} txs, flood saw ${result.summary.committed} committed`);
+  const { summary, txs } = await finishScenario(net, flood, witness, 'kill-9');
+  assert.ok(summary.committed > 0, 'the flood committed transactions');
+  assert.ok(txs >= summary.committed, `chain holds ${txs} txs, flood saw ${summary.committed} committed`);
   passed = true;
 });
 

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { metricValues, ReceiptWitness } from '../../src/cli/cluster/checks.ts';
 import type { FloodRun } from '../../src/cli/cluster/flood-proc.ts';
 import type { Localnet } from '../../src/cli/cluster/localnet.ts';
-import { background, checkConsistent, evidence, heights, say, startLocalnet, waitUntil } from './harness.ts';
+import { background, evidence, finishScenario, heights, say, startLocalnet, waitUntil } from './harness.ts';
 
 let net: Localnet | null = null;
 let flood: FloodRun | null = null;
@@ -55,12 +55,7 @@ test('killing the leader three times: view changes, commits continue, chains agr
     await net.waitFor({ which: [victim], minHeight: top, timeoutMs: 60_000 });
   }
 
-  const result = await flood.done;
-  assert.ok(result.summary !== null, result.error);
-  say('leader-kill', `flood: sent ${result.summary.sent}, committed ${result.summary.committed}, p99 ${result.summary.latencyMs.p99} ms`);
-  witness.stop();
-  await witness.sample();
-  await checkConsistent(net, witness, 'leader-kill');
+  await finishScenario(net, flood, witness, 'leader-kill');
   passed = true;
 });
 

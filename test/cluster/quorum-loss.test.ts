@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { ReceiptWitness } from '../../src/cli/cluster/checks.ts';
 import type { FloodRun } from '../../src/cli/cluster/flood-proc.ts';
 import type { Localnet } from '../../src/cli/cluster/localnet.ts';
-import { background, checkConsistent, evidence, heights, say, sleep, startLocalnet, waitUntil } from './harness.ts';
+import { background, evidence, finishScenario, heights, say, sleep, startLocalnet, waitUntil } from './harness.ts';
 
 let net: Localnet | null = null;
 let flood: FloodRun | null = null;
@@ -60,12 +60,7 @@ test('2 of 4 frozen, then killed: no commits while down, commits resume when bac
   net.start(3);
   await expectResume(net, killedAt, 'SIGKILL');
 
-  const result = await flood.done;
-  assert.ok(result.summary !== null, result.error);
-  say('quorum-loss', `flood: sent ${result.summary.sent}, committed ${result.summary.committed}, rejected ${JSON.stringify(result.summary.rejected)}`);
-  witness.stop();
-  await witness.sample();
-  await checkConsistent(net, witness, 'quorum-loss');
+  await finishScenario(net, flood, witness, 'quorum-loss');
   passed = true;
 });
 
