@@ -375,6 +375,9 @@ export class ChainApp implements ConsensusApp {
    * many signatures elsewhere (e.g. a worker pool) before admitDecoded(). Returns a refusal, or the tx.
    */
   decodeForAdmission(bytes: Uint8Array): SignedTx | (AdmitResult & { ok: false }) {
+    // A block often brings a transaction (decoded and verified then) before its gossip does.
+    const known = this.lookupVerified(bytes);
+    if (known !== undefined) return known;
     try {
       return decodeTx(bytes, this.limits);
     } catch (e) {

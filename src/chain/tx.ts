@@ -213,11 +213,17 @@ function vecToBytes(vec: ArrayLike<number>): Uint8Array {
 
 function bytesToVec(bytes: Uint8Array, limits: TxLimits): Int32Array {
   if (bytes.length !== limits.dim * 4) fail('bad_vec_length', 'vec', `vec must be ${limits.dim * 4} bytes (${limits.dim} int32), got ${bytes.length}`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const vec = new Int32Array(limits.dim);
-  for (let i = 0; i < vec.length; i++) vec[i] = dv.getInt32(i * 4, true);
+  // The wire is little-endian: on a little-endian host that is one copy of the bytes.
+  if (LITTLE_ENDIAN_HOST) new Uint8Array(vec.buffer).set(bytes);
+  else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < vec.length; i++) vec[i] = dv.getInt32(i * 4, true);
+  }
   return vec;
 }
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function opArg(op: TxFields['op']): Canon {
   switch (op.op) {

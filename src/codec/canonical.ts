@@ -217,15 +217,31 @@ function readBin(b: Uint8Array, c: Cursor, n: number): Uint8Array | undefined {
   return v;
 }
 
+// The strings in transactions and messages are a few tags and chain ids that repeat in every one,
+// so the last string seen for each length is kept: a repeat is matched byte by byte and returned
+// without building (and later collecting) a new string. Same value either way.
+const RECENT_ASCII: (string | undefined)[] = new Array(32);
+
 function readAscii(b: Uint8Array, c: Cursor, n: number): string | undefined {
   if (c.pos + n > b.length) return undefined;
+  const start = c.pos;
+  const seen = n < RECENT_ASCII.length ? RECENT_ASCII[n] : undefined;
+  if (seen !== undefined) {
+    let i = 0;
+    while (i < n && b[start + i] === seen.charCodeAt(i)) i++;
+    if (i === n) {
+      c.pos += n;
+      return seen;
+    }
+  }
   let s = '';
-  for (let i = c.pos; i < c.pos + n; i++) {
+  for (let i = start; i < start + n; i++) {
     const x = b[i]!;
     if (x >= 0x80) return undefined; // UTF-8 beyond ASCII: leave it to the generic path
     s += String.fromCharCode(x);
   }
   c.pos += n;
+  if (n < RECENT_ASCII.length) RECENT_ASCII[n] = s;
   return s;
 }
 

@@ -6,19 +6,25 @@ const LEAF = 0x00;
 const NODE = 0x01;
 
 /** The 0x00/0x01 prefixes keep a leaf from ever being confused with an inner node (second-preimage). */
+// A block's root hashes every transaction and every inner node; the prefixed input is assembled in
+// one reused buffer (sha256() reads its input before returning and keeps no reference to it).
+let scratch = new Uint8Array(4096);
+
+function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
+  const n = 1 + a.length + (b?.length ?? 0);
+  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  scratch[0] = prefix;
+  scratch.set(a, 1);
+  if (b) scratch.set(b, 1 + a.length);
+  return scratch.subarray(0, n);
+}
+
 export function merkleLeafHash(data: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + data.length);
-  buf[0] = LEAF;
-  buf.set(data, 1);
-  return sha256(buf);
+  return sha256(prefixed(LEAF, data));
 }
 
 export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + left.length + right.length);
-  buf[0] = NODE;
-  buf.set(left, 1);
-  buf.set(right, 1 + left.length);
-  return sha256(buf);
+  return sha256(prefixed(NODE, left, right));
 }
 
 /** MTH(D[n]): empty list → SHA-256(""); otherwise split at the largest power of two < n. */
