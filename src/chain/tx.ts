@@ -211,6 +211,8 @@ function vecToBytes(vec: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 function bytesToVec(bytes: Uint8Array, limits: TxLimits): Int32Array {
   if (bytes.length !== limits.dim * 4) fail('bad_vec_length', 'vec', `vec must be ${limits.dim * 4} bytes (${limits.dim} int32), got ${bytes.length}`);
   const vec = new Int32Array(limits.dim);
@@ -222,8 +224,6 @@ function bytesToVec(bytes: Uint8Array, limits: TxLimits): Int32Array {
   }
   return vec;
 }
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function opArg(op: TxFields['op']): Canon {
   switch (op.op) {
