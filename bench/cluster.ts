@@ -6,6 +6,7 @@
 // Bounded: about 4–5 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
 // BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<0.3 bound>,<0.4 bound>,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
 // Run: node --import tsx bench/cluster.ts
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
 import { loadFastVerifier } from '../src/crypto/fast-verify-node.ts';
@@ -13,6 +14,7 @@ import { stallEvidence } from '../src/cli/cluster/checks.ts';
 import { startFlood } from '../src/cli/cluster/flood-proc.ts';
 import { Localnet } from '../src/cli/cluster/localnet.ts';
 import type { FloodSummary } from '../src/cli/flood.ts';
+import type { ThreadCpu } from '../src/metrics/thread-cpu.ts';
 import { jsonLine, median, sig, table, verdicts, type Target } from './lib/report.ts';
 
 const FLOOD_S = Number(process.env.BENCH_CLUSTER_S ?? 15);
@@ -45,6 +47,29 @@ interface FloodCase {
   error: string;
   heights: number[];
   stall: unknown;
+  /** validators' CPU seconds by thread role over the flood (summed over validators); null off Linux */
+  cpu: ThreadCpu | null;
+}
+
+const ROLES: readonly (keyof ThreadCpu)[] = ['consensus', 'verify', 'other'];
+
+/** numchain_thread_cpu_seconds_total of every validator, summed; null when a node does not export it. */
+async function clusterCpu(net: Localnet): Promise<ThreadCpu | null> {
+  const sum = { consensus: 0, verify: 0, other: 0 };
+  for (const c of net.clients) {
+    const text = await c.metricsText().catch(() => '');
+    for (const role of ROLES) {
+      const m = new RegExp(`^numchain_thread_cpu_seconds_total\\{thread="${role}"\\} (\\S+)$`, 'm').exec(text);
+      if (!m) return null;
+      sum[role] += Number(m[1]);
+    }
+  }
+  return sum;
+}
+
+/** Until the flood logging to `path` (from byte `from` on) has signed its transactions and starts sending. */
+async function floodSigned(path: string, from: number, child: { exitCode: number | null }): Promise<void> {
+  while (child.exitCode === null && !/signed \d+/.test(readFileSync(path, 'utf8').slice(from))) await sleep(50);
 }
 
 async function floodCase(nodes: number, rates: readonly number[]): Promise<FloodCase[]> {
@@ -56,13 +81,20 @@ async function floodCase(nodes: number, rates: readonly number[]): Promise<Flood
     for (const rate of rates) {
       process.stderr.write(`  ${nodes} validators, flood ${rate} tx/s for ${FLOOD_S} s...\n`);
       // Everything signed before the clock starts: a generator signing while it sends takes the cores it measures.
-      const f = startFlood({ rpcUrls: net.rpcUrls, rate, durationS: FLOOD_S, senders: 64, drainS: 10, logPath: `${net.dir}/flood.log`, extraArgs: ['--presign', String(Math.min(500_000, Math.ceil(rate * FLOOD_S)))] });
+      const logPath = `${net.dir}/flood.log`;
+      const logFrom = existsSync(logPath) ? statSync(logPath).size : 0;
+      const f = startFlood({ rpcUrls: net.rpcUrls, rate, durationS: FLOOD_S, senders: 64, drainS: 10, logPath, extraArgs: ['--presign', String(Math.min(500_000, Math.ceil(rate * FLOOD_S)))] });
+      // CPU is counted from the first send, as the flood counts its own.
+      await floodSigned(logPath, logFrom, f.child);
+      const cpuBefore = await clusterCpu(net);
       const r = await f.done;
+      const cpuAfter = await clusterCpu(net);
+      const cpu = cpuBefore && cpuAfter ? { consensus: cpuAfter.consensus - cpuBefore.consensus, verify: cpuAfter.verify - cpuBefore.verify, other: cpuAfter.other - cpuBefore.other } : null;
       const hs = (await net.healthAll()).map((h) => h?.height ?? -1);
       const s = r.summary;
       // Evidence when the cluster fell behind: consensus rounds, timeouts, mempool per node.
       const stalled = !s || s.committedTps < rate * 0.5 || s.latencyMs.p99 > 2000;
-      out.push({ nodes, rate, summary: s, error: r.error, heights: hs, stall: stalled ? await stallEvidence(net.clients) : null });
+      out.push({ nodes, rate, summary: s, error: r.error, heights: hs, stall: stalled ? await stallEvidence(net.clients) : null, cpu });
       await sleep(2000);
     }
   } finally {
@@ -160,6 +192,35 @@ console.log(
     }),
   ),
 );
+// Where the CPU goes, per committed transaction (validators' /metrics by thread, the flood's own
+// count). At half the bound, verification takes half the cores by definition, so everything else a
+// transaction costs (every validator's consensus thread and V8 threads, plus the load generator)
+// must fit in the other half: (cores / 2) / (bound / 2) = 4 / (one core's verifications per second).
+const budgetUs = 4e6 / verify.perCore;
+const cpuRows = cases.filter((c) => c.cpu && c.summary && c.summary.committed > 0);
+if (cpuRows.length > 0) {
+  console.log(`\nCPU per committed transaction, µs (per validator: consensus thread, other threads, verify workers; then the flood; then all but verification). Budget for all but verification at the 50 % target: ${budgetUs.toFixed(0)} µs.`);
+  console.log(
+    table(
+      ['case', 'target tx/s', 'consensus/validator', 'other/validator', 'verify/validator', 'flood', 'all but verify', 'of budget'],
+      cpuRows.map((c) => {
+        const n = c.summary!.committed;
+        const per = (x: number): number => (x * 1e6) / n;
+        const notVerify = per(c.cpu!.consensus + c.cpu!.other) + per(c.summary!.cpuS);
+        return [
+          `${c.nodes} validators`,
+          String(c.rate),
+          (per(c.cpu!.consensus) / c.nodes).toFixed(0),
+          (per(c.cpu!.other) / c.nodes).toFixed(0),
+          (per(c.cpu!.verify) / c.nodes).toFixed(0),
+          per(c.summary!.cpuS).toFixed(0),
+          notVerify.toFixed(0),
+          c.nodes === 4 ? `${((100 * notVerify) / budgetUs).toFixed(0)} %` : '-',
+        ];
+      }),
+    ),
+  );
+}
 console.log(`\nleader kill → next commit (longest commit gap after kill -9 of the latest proposer): ${gaps.map((g) => g.toFixed(0) + ' ms').join(', ')}`);
 for (const c of cases) if (c.stall) console.log(`stall evidence, ${c.nodes} validators at ${c.rate} tx/s: ${JSON.stringify(c.stall)}`);
 // The target is one rate meeting both: ≥ 50 % of the bound with p99 ≤ 2 s. Reported: the best rate
@@ -190,7 +251,12 @@ console.log(
       p99: c.summary?.latencyMs.p99 ?? null,
       uncommitted: c.summary?.uncommitted ?? null,
       rejected: c.summary?.rejectedTotal ?? null,
+      cpuUsPerTx:
+        c.cpu && c.summary && c.summary.committed > 0
+          ? { consensus: sig((c.cpu.consensus * 1e6) / c.summary.committed), verify: sig((c.cpu.verify * 1e6) / c.summary.committed), other: sig((c.cpu.other * 1e6) / c.summary.committed), flood: sig((c.summary.cpuS * 1e6) / c.summary.committed) }
+          : null,
     })),
+    budgetUsPerTx: sig(budgetUs),
     leaderKillGapMs: gaps.map((g) => Math.round(g)),
   }),
 );

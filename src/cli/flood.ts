@@ -137,6 +137,8 @@ export interface FloodSummary {
   committedTps: number;
   latencyMs: { n: number; p50: number; p90: number; p99: number; max: number };
   heights: { start: number; end: number };
+  /** this process's CPU seconds from the first send to the end (signing ahead of time excluded): the load generator shares the machine it measures */
+  cpuS: number;
 }
 
 function parseOps(text: string): TxOpName[] {
@@ -224,6 +226,7 @@ export const command: Command = {
     };
 
     const start = Date.now();
+    const cpuAtStart = process.cpuUsage();
     const sendEnd = start + f.duration * 1000;
 
     const sendBatch = async (txs: Signed[]): Promise<void> => {
@@ -365,6 +368,7 @@ export const command: Command = {
     await follow;
 
     const end = Date.now();
+    const cpu = process.cpuUsage(cpuAtStart);
     const windowMs = Math.max(lastCommitAt, Math.min(end, sendEnd)) - start;
     const lat = reservoir.slice(0, Math.min(latN, reservoir.length)).sort();
     const rejectedTotal = Object.values(rejected).reduce((a, b) => a + b, 0);
@@ -387,6 +391,7 @@ export const command: Command = {
       committedTps: committed / Math.max(0.001, windowMs / 1000),
       latencyMs: { n: latN, p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: latN ? latMax : NaN },
       heights: { start: startHeight, end: height },
+      cpuS: (cpu.user + cpu.system) / 1e6,
     };
     if (f.json) process.stdout.write(JSON.stringify(s) + '\n');
     else {
@@ -400,6 +405,7 @@ export const command: Command = {
           `rejected by execution: ${reasons(execRejected)}`,
           `committed TPS ${s.committedTps.toFixed(1)} over ${s.windowS.toFixed(1)} s (sent ${s.sentTps.toFixed(1)} tx/s), heights ${startHeight}→${height}`,
           `submit→commit latency ms: p50 ${fmt(s.latencyMs.p50)}  p90 ${fmt(s.latencyMs.p90)}  p99 ${fmt(s.latencyMs.p99)}  max ${fmt(s.latencyMs.max)}  (n=${latN})`,
+          `flood CPU ${s.cpuS.toFixed(2)} s${committed > 0 ? ` (${((s.cpuS * 1e6) / committed).toFixed(0)} µs per committed tx)` : ''}`,
         ].join('\n') + '\n',
       );
     }

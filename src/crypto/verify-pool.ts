@@ -23,6 +23,7 @@ export class VerifyPool {
   private closed = false;
   /** batches refused because too many were in flight */
   refused = 0;
+  private readonly tids: number[] = [];
 
   private readonly maxPending: number;
 
@@ -31,7 +32,11 @@ export class VerifyPool {
     this.maxPending = opts.maxPending ?? 256;
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: { nice: opts.nice ?? 0 } });
-      w.on('message', (m: { id: number; out: Uint8Array }) => {
+      w.on('message', (m: { id: number; out: Uint8Array } | { tid: number | null }) => {
+        if ('tid' in m) {
+          if (m.tid !== null) this.tids.push(m.tid);
+          return;
+        }
         const job = this.jobs.get(m.id);
         if (!job) return;
         this.jobs.delete(m.id);
@@ -40,6 +45,11 @@ export class VerifyPool {
       w.on('error', (e) => this.failAll(e));
       this.workers.push(w);
     }
+  }
+
+  /** Kernel thread ids of the workers that have started (Linux; empty elsewhere), for CPU accounting. */
+  get threadIds(): readonly number[] {
+    return this.tids;
   }
 
   get pending(): number {

@@ -3,6 +3,7 @@
 // is only ever used as "valid"; a `false` sends the signature to the ZIP-215 slow path on the main
 // thread, exactly as the in-thread fast path does (src/crypto/fast-verify-node.ts).
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -36,6 +37,18 @@ if (workerData?.nice) {
     /* not permitted here */
   }
 }
+
+// Tell the pool this thread's kernel id (Linux: /proc/thread-self links to "<pid>/task/<tid>"), so
+// the node can report the CPU time spent verifying (src/metrics/thread-cpu.ts).
+function threadId() {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isSafeInteger(tid) && tid > 0 ? tid : null;
+  } catch {
+    return null;
+  }
+}
+parentPort.postMessage({ tid: threadId() });
 
 parentPort.on('message', (job) => {
   const { id, publicKeys, messages, signatures } = job;

@@ -17,6 +17,7 @@ import type { Block, QC, SigVerifier, Validator } from '../consensus/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { nodeSigner } from '../rpc/node-signer.ts';
 import { loadFastVerifier, nodeSha256 } from '../crypto/fast-verify-node.ts';
+import { threadCpuReader } from '../metrics/thread-cpu.ts';
 import { VerifyPool } from '../crypto/verify-pool.ts';
 import { bytesEqual, fromHex, toHex, useSha256 } from '../crypto/sha256.ts';
 import type { MaEngine } from '../engine/engine.ts';
@@ -761,6 +762,16 @@ export class NumchainNode {
     const totals = this.transport.stats as unknown as Record<string, unknown>;
     const numeric = Object.keys(totals).filter((k) => typeof totals[k] === 'number');
     m.mirrorCounter('p2p_events_total', 'Transport events by kind (connects, auth failures, malformed frames, drops, retries).', 'event', numeric, () => totals as Record<string, number>);
+    const cpu = threadCpuReader(() => this.pool?.threadIds ?? []);
+    if (cpu) {
+      m.mirrorCounter(
+        'thread_cpu_seconds_total',
+        'CPU time of this process by thread: consensus (the main thread: consensus, execution, admission, network, RPC), verify (signature worker threads), other (V8 garbage collection and compiler threads, libuv). Linux only.',
+        'thread',
+        ['consensus', 'verify', 'other'],
+        () => ({ ...cpu() }),
+      );
+    }
   }
 
   /** Prometheus text; gauges and the core's counters are brought up to date first. */

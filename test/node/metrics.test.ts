@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { testClientKey } from '../../src/rpc/test-keys.ts';
 import { createLocalnet, killAllNodes, NodeProcess, withNodeLogs, type Localnet } from '../helpers/node-process.ts';
 
@@ -43,6 +44,11 @@ test('promtool check metrics passes on a running node’s /metrics, before and a
     assert.is(r.status, 0, r.out);
     assert.match(after, /numchain_tx_submit_to_commit_seconds_count [1-9]/);
     assert.match(after, /numchain_mempool_tx_accepted_total [1-9]/);
+    if (existsSync('/proc/self/task')) {
+      // CPU by thread (Linux): the main thread has at least started the node; every role is a series.
+      assert.match(after, /numchain_thread_cpu_seconds_total\{thread="consensus"\} (0\.0[1-9]|0\.[1-9]|[1-9])/);
+      for (const t of ['verify', 'other']) assert.ok(after.includes(`numchain_thread_cpu_seconds_total{thread="${t}"}`), t);
+    }
   }));
 
 test.run();
