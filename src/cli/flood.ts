@@ -6,6 +6,7 @@
 import type { TxFields, TxOpName } from '../chain/tx.ts';
 import type { BlockJson, ParamsJson } from '../rpc/api.ts';
 import { NumchainClient, RpcError } from '../rpc/client.ts';
+import { nodeHttpFetch } from '../rpc/node-http-fetch.ts';
 import { nodeSigner, signTxFast, type FastSigner } from '../rpc/node-signer.ts';
 import { testClientSeed } from '../rpc/test-keys.ts';
 import { parseCommandFlags, UsageError } from './args.ts';
@@ -169,7 +170,8 @@ export const command: Command = {
     if (!(f.drain >= 0 && f.drain <= 60)) throw new UsageError('--drain must be in [0, 60] seconds');
     const ops = parseOps(f.ops);
     const concurrency = f.concurrency === undefined ? 4 * urls.length : int(f.concurrency, 'concurrency', 1, 1024);
-    const clients = urls.map((u) => new NumchainClient(u, { timeoutMs: 15_000 }));
+    const http = nodeHttpFetch();
+    const clients = urls.map((u) => new NumchainClient(u, { timeoutMs: 15_000, fetch: http }));
     const follower = clients[0]!;
     const log = (s: string): void => void process.stderr.write(s);
 
@@ -393,6 +395,7 @@ export const command: Command = {
       heights: { start: startHeight, end: height },
       cpuS: (cpu.user + cpu.system) / 1e6,
     };
+    http.close();
     if (f.json) process.stdout.write(JSON.stringify(s) + '\n');
     else {
       const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');

@@ -27,9 +27,17 @@ export class RpcError extends Error {
   }
 }
 
+/** The part of fetch() the client uses, so a lighter transport can stand in (src/rpc/node-http-fetch.ts). */
+export interface FetchResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: BodyInit; signal: AbortSignal }) => Promise<FetchResponse>;
+
 export interface ClientOptions {
   /** fetch implementation (default globalThis.fetch) */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: FetchLike;
   /** time allowed per request on top of any server-side wait (default 10 s) */
   readonly timeoutMs?: number;
 }
@@ -82,15 +90,15 @@ function hexBytes(v: unknown, field: string, length: number): Uint8Array {
 
 export class NumchainClient {
   readonly baseUrl: string;
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchFn: FetchLike;
   private readonly timeoutMs: number;
   private cachedParams: Promise<ParamsJson> | null = null;
 
   constructor(baseUrl: string, opts: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    const f = opts.fetch ?? globalThis.fetch;
+    const f: FetchLike | undefined = opts.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
     if (typeof f !== 'function') throw new TypeError('no fetch implementation available');
-    this.fetchFn = f.bind(globalThis);
+    this.fetchFn = f;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
@@ -104,7 +112,7 @@ export class NumchainClient {
     const onOuterAbort = (): void => ctrl.abort();
     if (outer?.aborted) ctrl.abort();
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
-    let res: Response;
+    let res: FetchResponse;
     let text: string;
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
