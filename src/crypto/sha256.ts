@@ -85,8 +85,14 @@ export function fromHex(hex: unknown, field = 'hex', length?: number): Uint8Arra
   return out;
 }
 
+// Node, Bun and Deno compare with memcmp; a JavaScript loop over a 600-byte transaction was a
+// visible share of the consensus thread (every cached-signature lookup compares whole transactions).
+const nativeCompare = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
+
+/** Equal contents. Not constant-time: for public data only (hashes, keys, transactions). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
+  if (a.length > 64 && nativeCompare !== undefined) return nativeCompare(a, b) === 0;
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
   return d === 0;

@@ -50,15 +50,24 @@ function threadId() {
 }
 parentPort.postMessage({ tid: threadId() });
 
+// A job is one transferred buffer (layout in verify-pool.ts, packBatch): `count` items of a 32-byte
+// public key and a 64-byte signature, then the messages back to back, item i ending at ends[i].
 parentPort.on('message', (job) => {
-  const { id, publicKeys, messages, signatures } = job;
-  const out = new Uint8Array(publicKeys.length);
-  for (let i = 0; i < out.length; i++) {
+  const { id, count, buf } = job;
+  const bytes = new Uint8Array(buf);
+  const ends = new Uint32Array(buf, 0, count);
+  const fixed = 4 * count;
+  const msgs = fixed + 96 * count;
+  const out = new Uint8Array(count);
+  for (let i = 0, start = msgs; i < count; i++) {
+    const k = fixed + 96 * i;
+    const end = msgs + ends[i];
     try {
-      out[i] = verify(publicKeys[i], messages[i], signatures[i]) ? 1 : 0;
+      out[i] = verify(bytes.subarray(k, k + 32), bytes.subarray(start, end), bytes.subarray(k + 32, k + 96)) ? 1 : 0;
     } catch {
       out[i] = 0;
     }
+    start = end;
   }
   parentPort.postMessage({ id, out }, [out.buffer]);
 });

@@ -25,6 +25,24 @@ test('valid signatures say true, tampered ones false, order preserved across wor
   }
 });
 
+test('a key or signature of the wrong length is answered false in place; messages of any length, empty included', async () => {
+  const pool = new VerifyPool(2);
+  try {
+    const items = Array.from({ length: 80 }, (_, i) => {
+      const kp = keypairFromSeed(new Uint8Array(32).fill(i + 1));
+      const message = new Uint8Array(i % 5 === 0 ? 0 : i * 13).fill(i);
+      const signature = signEd25519(message, kp.secretKey);
+      if (i === 7) return { publicKey: kp.publicKey.subarray(0, 31), message, signature };
+      if (i === 41) return { publicKey: kp.publicKey, message, signature: new Uint8Array([...signature, 0]) };
+      return { publicKey: kp.publicKey, message, signature };
+    });
+    const got = await pool.verify(items);
+    assert.equal(got, items.map((_, i) => i !== 7 && i !== 41));
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a closed pool answers null (the caller verifies inline)', async () => {
   const pool = new VerifyPool(1);
   await pool.close();
