@@ -262,8 +262,9 @@ export const command: Command = {
     const onBlock = (b: BlockJson): void => {
       height = Math.max(height, b.height);
       const now = Date.now();
+      // Only the rejected receipts are fetched: a txid without one was applied.
       const receipts = new Map<string, { status?: unknown; reason?: unknown }>();
-      for (const r of b.receipts ?? []) if (r.txid) receipts.set(r.txid, r);
+      for (const r of b.receipts ?? []) if (r.txid && r.status !== 'applied') receipts.set(r.txid, r);
       for (const id of b.txids) {
         if (id === null) continue;
         const t = sentAt.get(id);
@@ -291,7 +292,7 @@ export const command: Command = {
     const follow = (async () => {
       let h = startHeight + 1;
       const ahead = new Map<number, Promise<BlockJson | null>>();
-      const fetchAt = (x: number) => follower.block(x, { waitMs: 1000, signal: stopFollowing.signal }).catch(() => null);
+      const fetchAt = (x: number) => follower.block(x, { waitMs: 1000, signal: stopFollowing.signal, receipts: 'rejected' }).catch(() => null);
       while (following) {
         for (let x = h; x < h + WINDOW; x++) if (!ahead.has(x)) ahead.set(x, fetchAt(x));
         const b = await ahead.get(h)!;

@@ -186,8 +186,16 @@ export class NumchainClient {
   }
 
   /** A committed block, or null if it is not committed (within `waitMs`). */
-  async block(height: number | 'latest', opts: WaitOptions = {}): Promise<BlockJson | null> {
-    const path = height === 'latest' ? '/block/latest' : `/block/${height}${NumchainClient.waitQuery(opts.waitMs)}`;
+  /**
+   * A committed block, or null if not committed (within `waitMs`). `receipts`: all (default), only
+   * the rejected ones, or none (the txids are always there).
+   */
+  async block(height: number | 'latest', opts: WaitOptions & { readonly receipts?: 'all' | 'rejected' | 'none' } = {}): Promise<BlockJson | null> {
+    const q = new URLSearchParams();
+    if (height !== 'latest' && opts.waitMs !== undefined && opts.waitMs > 0) q.set('wait', String(Math.floor(opts.waitMs)));
+    if (opts.receipts !== undefined && opts.receipts !== 'all') q.set('receipts', opts.receipts);
+    const query = q.toString() !== '' ? `?${q}` : '';
+    const path = height === 'latest' ? `/block/latest${query}` : `/block/${height}${query}`;
     const r = await this.request('GET', path, { waitMs: height === 'latest' ? 0 : opts.waitMs, okStatuses: [404], signal: opts.signal });
     return r.status === 404 ? null : (r.body as BlockJson);
   }

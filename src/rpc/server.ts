@@ -9,7 +9,7 @@ import { decodeCanonical, CanonicalError } from '../codec/canonical.ts';
 import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
 import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
-import type { NodeApi, SubmitResult } from './api.ts';
+import type { BlockJson, NodeApi, SubmitResult } from './api.ts';
 import { readBodyLimited } from './body.ts';
 import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
 
@@ -164,6 +164,21 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     return Math.min(Number(raw), o.maxWaitMs);
   };
 
+  // ?receipts=all (default) | rejected | none: a client following every block for its own
+  // transactions (the flood) needs the txids and what was refused, not a leaf hash per applied tx,
+  // which is most of a large block's JSON.
+  const receiptsParam = (event: H3Event): 'all' | 'rejected' | 'none' => {
+    const raw = event.url.searchParams.get('receipts');
+    if (raw === null || raw === '' || raw === 'all') return 'all';
+    if (raw === 'rejected' || raw === 'none') return raw;
+    throw refuse(400, 'bad_request', 'bad_receipts', 'receipts', 'receipts must be all, rejected or none');
+  };
+  const receiptsView = (b: BlockJson, which: 'all' | 'rejected' | 'none'): BlockJson => {
+    if (which === 'all') return b;
+    const { receipts, ...rest } = b;
+    return which === 'none' ? rest : { ...rest, receipts: (receipts ?? []).filter((r) => r.status !== 'applied') };
+  };
+
   const readBody = async (event: H3Event, limit: number): Promise<Uint8Array> => {
     const r = await readBodyLimited(event, limit);
     if (r.ok) return r.bytes;
@@ -267,16 +282,17 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
 
   const getBlock: Handler = async (event) => {
     const raw = event.context.params?.height;
+    const which = receiptsParam(event);
     if (raw === 'latest') {
       const b = await api.block('latest');
       if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', 'no block committed yet');
-      return b;
+      return receiptsView(b, which);
     }
     const height = parseIndex(raw, 'height');
     const wait = waitParam(event);
     const b = (await api.block(height)) ?? (wait > 0 ? await api.waitBlock(height, wait) : null);
     if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', `block ${height} is not committed${wait > 0 ? ` (waited ${wait} ms)` : ''}`);
-    return b;
+    return receiptsView(b, which);
   };
 
   const getReceipt: Handler = async (event) => {

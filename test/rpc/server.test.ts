@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { buildTx, txToJson, type SignedTx } from '../../src/chain/tx.ts';
 import { encodeCanonical } from '../../src/codec/canonical.ts';
 import { NodeMetrics } from '../../src/metrics/metrics.ts';
+import { NumchainClient } from '../../src/rpc/client.ts';
 import { startRpcServer, RPC_REJECT_REASONS, type RpcServer } from '../../src/rpc/server.ts';
 import { testClientKey } from '../../src/rpc/test-keys.ts';
 import { FakeNode } from './fake-node.ts';
@@ -221,6 +222,31 @@ test('GET /health, /params, /evidence, /block/latest, /block/{h}', async () => {
   const badWait = await call('GET', '/block/5?wait=soon');
   assert.is(badWait.status, 400);
   assert.is(badWait.json.field, 'wait');
+});
+
+test('GET /block/{h}?receipts=rejected|none: the txids always, the receipts filtered; anything else → 400', async () => {
+  const ok = tx();
+  const expired = tx({ validUntil: 0 });
+  node.submit(ok.bytes, 'x');
+  node.submit(expired.bytes, 'x');
+  const h = node.commit().height;
+  const all = (await call('GET', `/block/${h}`)).json;
+  assert.equal(all.txids, [ok.txidHex, expired.txidHex]);
+  assert.equal(all.receipts.map((r: { status: string }) => r.status), ['applied', 'rejected']);
+  const rejected = (await call('GET', `/block/${h}?receipts=rejected`)).json;
+  assert.equal(rejected.txids, all.txids);
+  assert.equal(rejected.receipts, [all.receipts[1]]);
+  const none = (await call('GET', `/block/latest?receipts=none`)).json;
+  assert.equal(none.txids, all.txids);
+  assert.is(none.receipts, undefined);
+  assert.equal({ ...none, receipts: all.receipts }, all);
+  const bad = await call('GET', `/block/${h}?receipts=some`);
+  assert.is(bad.status, 400);
+  assert.is(bad.json.field, 'receipts');
+  // The client asks for the same views.
+  const client = new NumchainClient(srv.url);
+  assert.equal(await client.block(h, { receipts: 'rejected', waitMs: 100 }), rejected);
+  assert.equal(await client.block('latest', { receipts: 'none' }), none);
 });
 
 test('GET /block/{h}?wait resolves when the block commits, and 404s when the wait runs out', async () => {
