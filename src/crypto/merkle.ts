@@ -5,7 +5,6 @@ import { sha256 } from './sha256.ts';
 const LEAF = 0x00;
 const NODE = 0x01;
 
-/** The 0x00/0x01 prefixes keep a leaf from ever being confused with an inner node (second-preimage). */
 // A block's root hashes every transaction and every inner node; the prefixed input is assembled in
 // one reused buffer (sha256() reads its input before returning and keeps no reference to it).
 let scratch = new Uint8Array(4096);
@@ -19,6 +18,7 @@ function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
   return scratch.subarray(0, n);
 }
 
+/** The 0x00/0x01 prefixes keep a leaf from ever being confused with an inner node (second-preimage). */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {
   return sha256(prefixed(LEAF, data));
 }

@@ -112,8 +112,8 @@ export class VerifyPool {
 /**
  * One buffer for a job, handed to the worker without a copy (transferred): the items' message views
  * usually point into whole received frames, which structured cloning would copy entirely for every
- * job. Layout: `count` u32 message end offsets (native byte order: the worker is in this process), then per item its 32-byte key and
- * 64-byte signature, then the messages back to back.
+ * job. Layout: `count` u32 message end offsets (native byte order: the worker is in this process),
+ * then per item its 32-byte key and 64-byte signature, then the messages back to back.
  */
 function packBatch(items: readonly SigItem[]): { buf: ArrayBuffer; count: number } {
   const count = items.length;

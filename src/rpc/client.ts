@@ -185,7 +185,6 @@ export class NumchainClient {
     return txLimits({ ...p.ma }, p.bound, p.maxTxBytes);
   }
 
-  /** A committed block, or null if it is not committed (within `waitMs`). */
   /**
    * A committed block, or null if not committed (within `waitMs`). `receipts`: all (default), only
    * the rejected ones, or none (the txids are always there).
