@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ReplayIndex, ReplayError, checkWindow } from '../../src/chain/replay.ts';
-import { encodeCanonical, decodeCanonical } from '../../src/codec/canonical.ts';
+import { encodeCanonical, decodeCanonical, type Canon } from '../../src/codec/canonical.ts';
 
 const id = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -49,6 +49,32 @@ test('export is deterministic regardless of insertion order, and import restores
   assert.is(c.check(id(3), 11, 5)?.code, 'replayed');
   assert.throws(() => c.import([0, [['XYZ', 1]]]), (e: unknown) => e instanceof ReplayError && e.field === 'replay.entries[0].txid');
   assert.throws(() => c.import('nope'), (e: unknown) => e instanceof ReplayError && e.code === 'bad_snapshot');
+});
+
+test('export equals the definition (all entries sorted by validUntil, then txid) through adds, prunes and imports', () => {
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const r = new ReplayIndex({ window: 50, maxEntries: 100_000 });
+  const model = new Map<string, number>();
+  let below = 0;
+  const definition = (): Canon => [below, [...model.entries()].filter(([, v]) => v >= below).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))];
+  for (let h = 1; h <= 120; h++) {
+    const batch = Array.from({ length: rnd(40) }, () => ({ txidHex: id(rnd(5000)), validUntil: h + rnd(51) }));
+    r.add(batch);
+    for (const e of batch) if (!model.has(e.txidHex) && e.validUntil >= below) model.set(e.txidHex, e.validUntil);
+    if (h % 3 === 0) {
+      r.prune(h);
+      below = h;
+      for (const [k, v] of model) if (v < below) model.delete(k);
+    }
+    if (h % 10 === 0) {
+      assert.equal(encodeCanonical(r.export()), encodeCanonical(definition()), `height ${h}`);
+      const copy = new ReplayIndex({ window: 50, maxEntries: 100_000 });
+      copy.import(decodeCanonical(encodeCanonical(r.export())));
+      assert.equal(encodeCanonical(copy.export()), encodeCanonical(definition()));
+    }
+  }
+  assert.ok(model.size > 100, 'the index held a real number of entries');
 });
 
 test.run();
