@@ -19,7 +19,10 @@ export function nodeHttpFetch(opts: NodeHttpFetchOptions = {}): FetchLike & { cl
   const f = (url: string, init: Parameters<FetchLike>[1]): Promise<FetchResponse> => {
     const body = init.body;
     if (!url.startsWith('http://') || (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array))) return globalThis.fetch(url, init);
-    return new Promise<FetchResponse>((resolve, reject) => {
+    return once(url, init, body, true);
+  };
+  const once = (url: string, init: Parameters<FetchLike>[1], body: string | Uint8Array | undefined, mayRetry: boolean): Promise<FetchResponse> =>
+    new Promise<FetchResponse>((resolve, reject) => {
       const req = request(url, { method: init.method, headers: init.headers, agent, signal: init.signal }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -46,9 +49,13 @@ export function nodeHttpFetch(opts: NodeHttpFetchOptions = {}): FetchLike & { cl
           });
         });
       });
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while it sat idle fails the next request at once,
+        // before the server saw it: the case Node's documentation says to retry, once, on a new socket.
+        if (mayRetry && req.reusedSocket && e.code === 'ECONNRESET' && !init.signal.aborted) once(url, init, body, false).then(resolve, reject);
+        else reject(e);
+      });
       req.end(body);
     });
-  };
   return Object.assign(f, { close: () => agent.destroy() });
 }

@@ -2,7 +2,7 @@
 // reads (status, content-type, body text), request bodies sent as given, a response size cap, and
 // aborts honoured.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NumchainClient, RpcError } from '../../src/rpc/client.ts';
@@ -90,6 +90,46 @@ test('a response above the cap fails the request; an abort ends a request in fli
     );
   } finally {
     f.close();
+  }
+});
+
+test('a kept-alive socket reset by the server is retried once on a new connection; a second reset fails', async () => {
+  // Answers the first request on each connection and resets the connection on the second, as a
+  // server that closed an idle keep-alive socket does to a client that reused it.
+  let connections = 0;
+  let resetEvery = false;
+  const raw = createNetServer((sock) => {
+    connections++;
+    let served = 0;
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (!buf.includes('\r\n\r\n')) return;
+      buf = '';
+      if (served++ > 0 || resetEvery) {
+        sock.resetAndDestroy();
+        return;
+      }
+      sock.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`;
+  const f = nodeHttpFetch({ maxSockets: 1 });
+  const get = () => f(url, { method: 'GET', headers: {}, signal: new AbortController().signal });
+  try {
+    assert.is(await (await get()).text(), 'ok');
+    assert.is(await (await get()).text(), 'ok', 'the reused socket was reset; the retry on a new one succeeded');
+    assert.is(connections, 2);
+    resetEvery = true;
+    await get().then(
+      () => assert.unreachable('a reset on the retry is not retried again'),
+      (e: NodeJS.ErrnoException) => assert.is(e.code, 'ECONNRESET'),
+    );
+  } finally {
+    f.close();
+    await new Promise((r) => raw.close(r));
   }
 });
 
