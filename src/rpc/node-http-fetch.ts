@@ -51,7 +51,9 @@ export function nodeHttpFetch(opts: NodeHttpFetchOptions = {}): FetchLike & { cl
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
         // A kept-alive socket the server closed while it sat idle fails the next request at once,
-        // before the server saw it: the case Node's documentation says to retry, once, on a new socket.
+        // unread by the server: the case Node's documentation says to retry, once, on a new socket.
+        // (A server that read the request and then died also resets; the one retry then finds it
+        // gone, or answers a resubmitted batch with `duplicate`, never with a second admission.)
         if (mayRetry && req.reusedSocket && e.code === 'ECONNRESET' && !init.signal.aborted) once(url, init, body, false).then(resolve, reject);
         else reject(e);
       });
