@@ -597,14 +597,21 @@ function rejected(height: number, index: number, txid: string | null, reason: st
 }
 
 /**
- * Cache key of a wire transaction: its last 6 bytes (of the signature, in a canonical envelope) as
- * a number. Only a key: a hit counts only when the whole byte string equals the cached one, so a
- * collision (accidental or ground by an attacker) costs a miss and a re-verification, never a wrong
- * answer. A number, because hashing a long hex string per lookup was a visible share of execution;
- * and cheaper than SHA-256 of the bytes, which admission and execution would otherwise each compute.
+ * Cache key of a wire transaction: 30 bits of its signature (the envelope ends with the signature;
+ * the last byte, the top of S < L, carries almost none) as a small integer. Only a key: a hit counts
+ * only when the whole byte string equals the cached one, so a collision (accidental or ground by an
+ * attacker) costs a miss and a re-verification, never a wrong answer. A small integer because V8
+ * keys a Map by it without boxing or hashing a heap number: 0.12 µs per lookup in a 300,000-entry
+ * map, against 0.61 for the 48-bit number this used to be and 0.54 for a hex string
+ * (.scratch/mapbench.mjs); and cheaper than SHA-256 of the bytes, which admission and execution
+ * would otherwise each compute.
  */
 export function verifiedKey(bytes: Uint8Array): number {
-  let k = 0;
-  for (let i = Math.max(0, bytes.length - 6); i < bytes.length; i++) k = k * 256 + bytes[i]!;
-  return k;
+  const n = bytes.length;
+  if (n < 5) {
+    let k = n;
+    for (let i = 0; i < n; i++) k = (k << 8) | bytes[i]!;
+    return k & 0x3fffffff;
+  }
+  return ((bytes[n - 5]! & 0x3f) << 24) | (bytes[n - 4]! << 16) | (bytes[n - 3]! << 8) | bytes[n - 2]!;
 }

@@ -114,23 +114,28 @@ export class ReplayIndex {
   }
 
   /**
-   * Deterministic export: [prunedBelow, [[txidHex, validUntil]...] sorted by validUntil then txid].
-   * Built from the expiry buckets (each bucket holds exactly the entries with its validUntil): a
-   * node under load holds hundreds of thousands of entries, and one sort of all of them by a
-   * two-key comparator stalled the consensus thread at every snapshot.
+   * Deterministic export: [prunedBelow, [[validUntil, txids]...]], one pair per expiry height in
+   * ascending order, where txids is that height's ids (lowercase hex) sorted and concatenated.
+   * Built from the expiry buckets (each holds exactly the entries with its validUntil). One string
+   * per bucket instead of one [txid, validUntil] pair per entry: a node under load holds hundreds
+   * of thousands of entries, and building, encoding and collecting that many small arrays stalled
+   * the consensus thread at every snapshot.
    */
   export(): Canon {
-    const rows: [string, number][] = [];
+    const buckets: [number, string][] = [];
     for (const v of [...this.byExpiry.keys()].sort((a, b) => a - b)) {
       // In place: the next export finds the old part sorted. Default order is UTF-16 code-unit
       // order, the same as comparing the strings with < (the ids are lowercase hex anyway).
-      const ids = this.byExpiry.get(v)!.sort();
-      for (const id of ids) rows.push([id, v]);
+      buckets.push([v, this.byExpiry.get(v)!.sort().join('')]);
     }
-    return [this.prunedBelow, rows];
+    return [this.prunedBelow, buckets];
   }
 
-  /** Replace the contents with an export. Throws ReplayError('bad_snapshot') on malformed input. */
+  /**
+   * Replace the contents with an export. Also reads the first snapshot format, one [txidHex,
+   * validUntil] pair per entry, so a data directory written before still opens. Throws
+   * ReplayError('bad_snapshot') on malformed input.
+   */
   import(data: Canon): void {
     const bad = (field: string, m: string): never => {
       throw new ReplayError('bad_snapshot', field, m);
@@ -140,15 +145,35 @@ export class ReplayIndex {
     if (typeof below !== 'number' || !Number.isSafeInteger(below) || below < 0) bad('replay.prunedBelow', 'prunedBelow must be an integer ≥ 0');
     if (!Array.isArray(rows)) bad('replay.entries', 'entries must be an array');
     const list = rows as readonly Canon[];
-    if (list.length > this.maxEntries) bad('replay.entries', `more than ${this.maxEntries} entries`);
     const entries: { txidHex: string; validUntil: number }[] = [];
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i];
-      if (!Array.isArray(r) || r.length !== 2) bad(`replay.entries[${i}]`, 'entry must be [txidHex, validUntil]');
-      const [id, v] = r as readonly Canon[];
-      if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) bad(`replay.entries[${i}].txid`, 'txid must be 64 lowercase hex characters');
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (below as number)) bad(`replay.entries[${i}].validUntil`, 'validUntil must be an integer ≥ prunedBelow');
-      entries.push({ txidHex: id as string, validUntil: v as number });
+    const validUntilOk = (v: Canon): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= (below as number);
+    const pairPerEntry = list.length > 0 && Array.isArray(list[0]) && typeof (list[0] as readonly Canon[])[0] === 'string';
+    if (pairPerEntry) {
+      if (list.length > this.maxEntries) bad('replay.entries', `more than ${this.maxEntries} entries`);
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (!Array.isArray(r) || r.length !== 2) bad(`replay.entries[${i}]`, 'entry must be [txidHex, validUntil]');
+        const [id, v] = r as readonly Canon[];
+        if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) bad(`replay.entries[${i}].txid`, 'txid must be 64 lowercase hex characters');
+        if (!validUntilOk(v)) bad(`replay.entries[${i}].validUntil`, 'validUntil must be an integer ≥ prunedBelow');
+        entries.push({ txidHex: id as string, validUntil: v as number });
+      }
+    } else {
+      let last = -1;
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (!Array.isArray(r) || r.length !== 2) bad(`replay.entries[${i}]`, 'bucket must be [validUntil, txids]');
+        const [v, ids] = r as readonly Canon[];
+        if (!validUntilOk(v)) bad(`replay.entries[${i}].validUntil`, 'validUntil must be an integer ≥ prunedBelow');
+        if ((v as number) <= last) bad(`replay.entries[${i}].validUntil`, 'buckets must be in ascending validUntil order, each once');
+        last = v as number;
+        if (typeof ids !== 'string' || ids.length === 0 || ids.length % 64 !== 0 || !/^[0-9a-f]+$/.test(ids)) {
+          bad(`replay.entries[${i}].txids`, 'txids must be one or more 64-character lowercase hex ids, concatenated');
+        }
+        const n = (ids as string).length / 64;
+        if (entries.length + n > this.maxEntries) bad('replay.entries', `more than ${this.maxEntries} entries`);
+        for (let k = 0; k < n; k++) entries.push({ txidHex: (ids as string).slice(64 * k, 64 * k + 64), validUntil: v as number });
+      }
     }
     this.byTxid.clear();
     this.byExpiry.clear();

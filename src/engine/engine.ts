@@ -220,10 +220,14 @@ export class MaEngine {
    */
   rowLeafHashOf(t: RowTarget): Uint8Array {
     this.x.readRow(this.rowIndex(t));
-    const buf = new Uint8Array(1 + this.dim * 4);
-    buf.set(new Uint8Array(this.x.memory.buffer, this.io, this.dim * 4), 1);
-    return sha256(buf);
+    let io = this.ioView;
+    if (io.length === 0) io = this.ioView = new Int32Array(this.x.memory.buffer, this.io, this.dim);
+    // One staging buffer (leaf prefix 0x00, then the row), reused: this runs once per transaction.
+    const leaf = (this.leafInput ??= new Uint8Array(1 + this.dim * 4));
+    leaf.set(new Uint8Array(io.buffer, io.byteOffset, io.byteLength), 1);
+    return sha256(leaf);
   }
+  private leafInput: Uint8Array | undefined;
 
   leafHash(rowIndex: number): Uint8Array {
     if (!isInt(rowIndex, 0, this.rowCount - 1)) throw new MaError('bad_slot', 'row', `row ${rowIndex} is not in [0, ${this.rowCount - 1}]`);

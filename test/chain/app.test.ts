@@ -4,7 +4,7 @@ import { loadEngine } from '../../src/engine/node-loader.ts';
 import type { MaParams } from '../../src/engine/types.ts';
 import { verifyRowProof } from '../../src/engine/proof.ts';
 import { AppError } from '../../src/consensus/app.ts';
-import { ChainApp, type ChainParams, type CommitResult } from '../../src/chain/app.ts';
+import { ChainApp, verifiedKey, type ChainParams, type CommitResult } from '../../src/chain/app.ts';
 import { encodeSnapshot, decodeSnapshot } from '../../src/chain/snapshot.ts';
 import { Mempool } from '../../src/chain/mempool.ts';
 import { buildTx, type TxFields, type SignedTx } from '../../src/chain/tx.ts';
@@ -207,6 +207,28 @@ test('admission: typed refusals, dedup, signature budget', async () => {
   app.execute(GENESIS, 1, [t.bytes]);
   assert.is(app.verifier.counters.slowAccepted, before);
   assert.is(app.stats().verifiedCacheHits, 1);
+});
+
+test('verified cache: a transaction with the same cache key but other bytes is verified, never served from the cache', async () => {
+  const app = new ChainApp({
+    engine: await loadEngine(MA),
+    chain: CHAIN,
+    genesisHash: GENESIS,
+    verifier: new Verifier({ fast: null }),
+    mempool: new Mempool({ txWindow: CHAIN.txWindow }),
+  });
+  const t = add(0, 1);
+  assert.ok(app.admit(t.bytes, 'c1', 0).ok);
+  const forged = new Uint8Array(t.bytes);
+  forged[forged.length - 1] ^= 0x01; // the top byte of S: outside the key
+  assert.is(verifiedKey(forged), verifiedKey(t.bytes));
+  assert.ok(app.isVerified(t.bytes));
+  assert.not.ok(app.isVerified(forged));
+  const h1 = propose([app], GENESIS, 1, [forged]);
+  assert.equal(commitAll([app], h1).receipts.map((x) => (x.status === 'rejected' ? x.reason : x.status)), ['bad_signature']);
+  const hits = app.stats().verifiedCacheHits;
+  assert.equal(commitAll([app], propose([app], h1, 2, [t.bytes])).receipts.map((x) => x.status), ['applied']);
+  assert.is(app.stats().verifiedCacheHits, hits + 1);
 });
 
 test('snapshot export → bytes → import gives a node that continues identically', async () => {

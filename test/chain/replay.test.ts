@@ -51,13 +51,49 @@ test('export is deterministic regardless of insertion order, and import restores
   assert.throws(() => c.import('nope'), (e: unknown) => e instanceof ReplayError && e.code === 'bad_snapshot');
 });
 
-test('export equals the definition (all entries sorted by validUntil, then txid) through adds, prunes and imports', () => {
+test('import reads the first snapshot format (one [txid, validUntil] pair per entry) into the same index', () => {
+  const a = new ReplayIndex({ window: 10, maxEntries: 100 });
+  a.add([7, 2, 9, 4].map((n) => ({ txidHex: id(n), validUntil: 10 + (n % 3) })));
+  const old = new ReplayIndex({ window: 10, maxEntries: 100 });
+  old.import([3, [[id(9), 10], [id(2), 12], [id(7), 11], [id(4), 11]]]);
+  assert.equal(encodeCanonical(old.export()), encodeCanonical([3, (a.export() as Canon[])[1]!]));
+  assert.is(old.check(id(4), 11, 5)?.code, 'replayed');
+});
+
+test('import refuses malformed buckets, naming the field', () => {
+  const r = new ReplayIndex({ window: 10, maxEntries: 3 });
+  const refuses = (data: Canon, field: string) =>
+    assert.throws(() => r.import(data), (e: unknown) => e instanceof ReplayError && e.code === 'bad_snapshot' && e.field === field, field);
+  refuses([5, [[4, id(1)]]], 'replay.entries[0].validUntil'); // below prunedBelow
+  refuses([5, [[7, id(1)], [6, id(2)]]], 'replay.entries[1].validUntil'); // out of order
+  refuses([5, [[7, id(1)], [7, id(2)]]], 'replay.entries[1].validUntil'); // twice
+  refuses([5, [[7, id(1).slice(1)]]], 'replay.entries[0].txids'); // not a multiple of 64
+  refuses([5, [[7, id(1).toUpperCase().replace(/0/g, 'F')]]], 'replay.entries[0].txids'); // not lowercase hex
+  refuses([5, [[7, '']]], 'replay.entries[0].txids');
+  refuses([5, [[7, id(1) + id(2)], [8, id(3) + id(4)]]], 'replay.entries'); // 4 entries > maxEntries 3
+  refuses([5, [[7]]], 'replay.entries[0]');
+  r.import([5, [[7, id(1) + id(2)], [8, id(3)]]]);
+  assert.is(r.size, 3);
+  assert.is(r.check(id(2), 7, 6)?.code, 'replayed');
+});
+
+test('export equals the definition (entries sorted by validUntil, then txid, one bucket per validUntil) through adds, prunes and imports', () => {
   let seed = 7;
   const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
   const r = new ReplayIndex({ window: 50, maxEntries: 100_000 });
   const model = new Map<string, number>();
   let below = 0;
-  const definition = (): Canon => [below, [...model.entries()].filter(([, v]) => v >= below).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))];
+  // All entries sorted by validUntil, then txid; those sharing a validUntil become one [validUntil, ids joined] bucket.
+  const definition = (): Canon => {
+    const sorted = [...model.entries()].filter(([, v]) => v >= below).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const buckets: [number, string][] = [];
+    for (const [txid, v] of sorted) {
+      const last = buckets[buckets.length - 1];
+      if (last && last[0] === v) last[1] += txid;
+      else buckets.push([v, txid]);
+    }
+    return [below, buckets];
+  };
   for (let h = 1; h <= 120; h++) {
     const batch = Array.from({ length: rnd(40) }, () => ({ txidHex: id(rnd(5000)), validUntil: h + rnd(51) }));
     r.add(batch);

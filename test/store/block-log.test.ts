@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BlockLog, type LogRecord } from '../../src/store/block-log.ts';
+import { BlockLog, LOG_JSON, type LogRecord } from '../../src/store/block-log.ts';
 import { StoreError } from '../../src/store/errors.ts';
 import { silentStoreLogger } from '../../src/store/logger.ts';
 import { captureLogger, logLine, tempDir } from './helpers.ts';
@@ -266,6 +266,24 @@ test('bad records and out-of-range reads give typed errors', async () => {
     await log.close();
     await expectStoreError(log.read(1), 'closed');
     await expectStoreError(log.append([rec(2)]), 'closed');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a record carrying its own JSON (LOG_JSON) is written as that text, and still checked', async () => {
+  const { dir, cleanup } = await tempDir('log');
+  try {
+    const path = join(dir, 'blocks.log');
+    const log = await BlockLog.open(path, quiet);
+    const text = '{"h":1,"note":"written as given"}';
+    await log.appendAndSync([{ h: 1, note: 'ignored: the text wins', [LOG_JSON]: text }]);
+    assert.equal(await log.read(1), { h: 1, note: 'written as given' });
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '{"h":3}' }]), 'bad_record');
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '[2]' }]), 'bad_record');
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '{"h":2,"a":"\n"}' }]), 'bad_record');
+    await log.close();
+    assert.equal((await readFile(path, 'utf8')).trimEnd(), logLine({ h: 1, note: 'written as given' }).toString('utf8').trimEnd());
   } finally {
     await cleanup();
   }
