@@ -21,7 +21,7 @@ import { decodeTx, txLimits, TxError, type SignedTx, type TxErrorCode, type TxLi
 /** The engine surface the executor uses (MaEngine satisfies it). */
 export type ChainEngine = Pick<
   MaEngine,
-  'params' | 'bound' | 'rowCount' | 'check' | 'apply' | 'root' | 'rowIndex' | 'leafHash' | 'rowLeafHashOf' | 'readRow' | 'proof' | 'checkpoint' | 'restore' | 'exportSnapshot' | 'importSnapshot'
+  'params' | 'bound' | 'rowCount' | 'check' | 'apply' | 'root' | 'rowIndex' | 'leafHash' | 'rowLeafHashOf' | 'rowLeafHexOf' | 'readRow' | 'proof' | 'checkpoint' | 'restore' | 'exportSnapshot' | 'importSnapshot'
 >;
 
 /** Chain rules from genesis: identical on every node. */
@@ -587,7 +587,7 @@ export class ChainApp implements ConsensusApp {
     const row = this.engine.rowIndex(op);
     // The leaf from the row itself: engine.leafHash() would also rehash the path to the root, which
     // is wasted work for every transaction but the last.
-    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: toHex(this.engine.rowLeafHashOf(op)) }, txidHex: id, validUntil: tx.body.validUntil };
+    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: this.engine.rowLeafHexOf(op) }, txidHex: id, validUntil: tx.body.validUntil };
   }
 }
 

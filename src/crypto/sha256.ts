@@ -12,21 +12,30 @@ export class HexError extends Error {
 }
 
 let impl: (bytes: Uint8Array) => Uint8Array = (b) => nobleSha256(b);
+let implHex: ((bytes: Uint8Array) => string) | null = null;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return impl(bytes);
 }
 
+/** toHex(sha256(bytes)), straight from the implementation when it can give hex itself. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return implHex ? implHex(bytes) : toHex(impl(bytes));
+}
+
 /**
- * Swap in a faster SHA-256 (the Node host uses node:crypto, ~5× faster on a transaction). SHA-256
- * has one answer, so this can change speed only; a self-check refuses an implementation that differs.
+ * Swap in a faster SHA-256 (the Node host uses node:crypto, ~5× faster on a transaction), and
+ * optionally one that answers in lowercase hex. SHA-256 has one answer, so this can change speed
+ * only; a self-check refuses an implementation that differs.
  */
-export function useSha256(fast: (bytes: Uint8Array) => Uint8Array): void {
+export function useSha256(fast: (bytes: Uint8Array) => Uint8Array, fastHex?: (bytes: Uint8Array) => string): void {
   const probe = new TextEncoder().encode('numchain sha256 self-check');
   const want = nobleSha256(probe);
   const got = fast(probe);
-  if (got.length !== 32 || got.some((x, i) => x !== want[i])) throw new Error('the SHA-256 implementation given to useSha256 is wrong');
+  if (!(got instanceof Uint8Array) || got.length !== 32 || got.some((x, i) => x !== want[i])) throw new Error('the SHA-256 implementation given to useSha256 is wrong');
+  if (fastHex && fastHex(probe) !== toHex(want)) throw new Error('the hex SHA-256 implementation given to useSha256 is wrong');
   impl = fast;
+  implHex = fastHex ?? null;
 }
 
 /** SHA-256 over the concatenation of parts (one copy; cheaper than a streaming hash for small parts). */

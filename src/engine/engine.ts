@@ -1,6 +1,6 @@
 // Portable wrapper around ma.wasm. Runs unchanged in Node, Bun, Deno and browsers: it only uses
 // WebAssembly, typed arrays and the engine's numbers-only ABI. No Node imports here.
-import { sha256 } from '../crypto/sha256.ts';
+import { sha256, sha256Hex } from '../crypto/sha256.ts';
 import { MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
 
 /** The functions ma.wasm exports. Keep in sync with assembly/index.ts. */
@@ -219,13 +219,22 @@ export class MaEngine {
    * memory is little-endian, which is the byte order the leaf hash is defined over.
    */
   rowLeafHashOf(t: RowTarget): Uint8Array {
+    return sha256(this.leafInputOf(t));
+  }
+
+  /** toHex(rowLeafHashOf(t)), the form a receipt carries (once per transaction). */
+  rowLeafHexOf(t: RowTarget): string {
+    return sha256Hex(this.leafInputOf(t));
+  }
+
+  /** The leaf hash's input (prefix 0x00, then the row) in one staging buffer, reused. */
+  private leafInputOf(t: RowTarget): Uint8Array {
     this.x.readRow(this.rowIndex(t));
     let io = this.ioView;
     if (io.length === 0) io = this.ioView = new Int32Array(this.x.memory.buffer, this.io, this.dim);
-    // One staging buffer (leaf prefix 0x00, then the row), reused: this runs once per transaction.
     const leaf = (this.leafInput ??= new Uint8Array(1 + this.dim * 4));
     leaf.set(new Uint8Array(io.buffer, io.byteOffset, io.byteLength), 1);
-    return sha256(leaf);
+    return leaf;
   }
   private leafInput: Uint8Array | undefined;
 

@@ -161,6 +161,7 @@ test('rowLeafHashOf equals the proof leaf of the row, negative values included, 
     const fast = toHex(e.rowLeafHashOf(t));
     assert.is(fast, toHex(rowLeafHash(e.readRow(t))), `row ${r}`);
     assert.is(fast, toHex(e.leafHash(r)), `row ${r}: the tree's leaf`);
+    assert.is(e.rowLeafHexOf(t), fast, `row ${r}: the receipt's hex form`);
   }
 });
 
