@@ -400,12 +400,13 @@ export class ChainApp implements ConsensusApp {
     const pooled = { txidHex: id, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
     // Refusals the pool decides without the signature (duplicate, full, ...) cost no verification,
     // so an overloaded node does not spend its cores on transactions it is about to turn away.
-    if (this.mempool.precheck(pooled, height + 1) !== null) return this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+    const pre = this.mempool.precheck(pooled, height + 1);
+    if (pre !== null) return this.fromMempool(id, this.mempool.refuse(pre));
     // Already verified (a block carried it before its gossip arrived): same bytes, same answer.
     const verdict = this.lookupVerified(tx.bytes) !== undefined ? 'valid' : this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
     if (verdict === 'busy') return this.refuse(id, 'busy', 'signature', 'signature verification budget exhausted; retry later');
     if (verdict === 'invalid') return this.refuse(id, 'bad_signature', 'signature', 'signature does not verify (ZIP-215)');
-    const added = this.fromMempool(id, this.mempool.add(pooled, now, height + 1));
+    const added = this.fromMempool(id, this.mempool.addPrechecked(pooled, now));
     if (added.ok) this.rememberVerified(tx);
     return added;
   }

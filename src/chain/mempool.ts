@@ -67,6 +67,8 @@ export class Mempool {
   private readonly seen: FifoMap<string, true>;
   private readonly rates: KeyedBuckets;
   private totalBytes = 0;
+  /** at most the lowest validUntil in the pool (+∞ when it is empty since the last scan) */
+  private lowestValidUntil = Number.POSITIVE_INFINITY;
 
   constructor(opts: Partial<MempoolOptions> = {}) {
     const o = { ...DEFAULT_MEMPOOL_OPTIONS, ...opts };
@@ -122,6 +124,15 @@ export class Mempool {
   add(tx: PoolTx, now: number, height: number): MempoolVerdict {
     const pre = this.precheck(tx, height);
     if (pre !== null) return this.reject(pre);
+    return this.addPrechecked(tx, now);
+  }
+
+  /**
+   * add() for a tx that precheck() has just passed, with no mempool call in between (admission
+   * checks the signature between the two, which changes nothing here): the same verdict without
+   * repeating precheck's lookups.
+   */
+  addPrechecked(tx: PoolTx, now: number): MempoolVerdict {
     const queue = this.queues.get(tx.senderHex);
     // The rate bucket is charged last so that refusals for other reasons do not cost the sender.
     if (!this.rates.bucket(tx.senderHex, now).take(now)) return this.reject('sender_rate');
@@ -129,9 +140,17 @@ export class Mempool {
     else this.queues.set(tx.senderHex, [tx]);
     this.byTxid.set(tx.txidHex, tx);
     this.totalBytes += tx.bytes.length;
-    this.touchSeen(tx.txidHex);
+    if (tx.validUntil < this.lowestValidUntil) this.lowestValidUntil = tx.validUntil;
+    // precheck() found the id unseen, so it is inserted without looking it up again.
+    this.seen.setFresh(tx.txidHex, true);
+    this.counts.seen_evicted = this.seen.evicted;
     this.counts.accepted++;
     return { ok: true };
+  }
+
+  /** Count a refusal precheck() found (what add() would have answered). */
+  refuse(reason: MempoolRejection): MempoolVerdict {
+    return this.reject(reason);
   }
 
   /**
@@ -214,14 +233,22 @@ export class Mempool {
     }
   }
 
-  /** Drop txs that can no longer be included at heights ≥ nextHeight. */
+  /**
+   * Drop txs that can no longer be included at heights ≥ nextHeight. Called at every commit, so
+   * the pool is scanned only once some tx can have expired (below the lowest validUntil nothing
+   * can), not every time: a full pool under load holds tens of thousands of txs.
+   */
   pruneExpired(nextHeight: number): void {
-    for (const tx of [...this.byTxid.values()]) {
+    if (nextHeight <= this.lowestValidUntil) return;
+    let lowest = Number.POSITIVE_INFINITY;
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const tx of this.byTxid.values()) {
       if (tx.validUntil < nextHeight) {
         this.removeOne(tx);
         this.counts.dropped_expired++;
-      }
+      } else if (tx.validUntil < lowest) lowest = tx.validUntil;
     }
+    this.lowestValidUntil = lowest;
   }
 
   private removeOne(tx: PoolTx): void {

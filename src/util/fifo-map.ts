@@ -46,6 +46,23 @@ export class FifoMap<K, V> {
     this.map.set(key, { value, slot });
   }
 
+  /**
+   * set() for a key the caller has just found absent, without looking it up again. If it is
+   * present after all, its entry moves to the newest slot (its old slot then evicts nothing), so
+   * the map stays within capacity either way.
+   */
+  setFresh(key: K, value: V): void {
+    const slot = this.next;
+    const old = this.ring[slot];
+    if (old !== undefined && this.map.get(old)?.slot === slot) {
+      this.map.delete(old);
+      this.evicted++;
+    }
+    this.ring[slot] = key;
+    this.next = (slot + 1) % this.capacity;
+    this.map.set(key, { value, slot });
+  }
+
   delete(key: K): boolean {
     return this.map.delete(key);
   }

@@ -102,6 +102,40 @@ test('validity window: expired and too-far-ahead refused; select skips, pruneExp
   assert.is(m.counts.too_far_ahead, 1);
 });
 
+test('pruneExpired drops every expired tx at every height, whatever order they came in and however often it runs', () => {
+  let seed = 3;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const m = new Mempool({ ...OPEN, txWindow: 40, maxTxs: 10_000 });
+  const model = new Map<string, number>();
+  let n = 0;
+  for (let h = 1; h <= 200; h++) {
+    for (let k = rnd(6); k > 0; k--) {
+      const t = tx(`s${rnd(5)}`, n++, { validUntil: h + rnd(41) });
+      if (m.add(t, 0, h).ok) model.set(t.txidHex, t.validUntil);
+    }
+    if (rnd(3) > 0) {
+      m.pruneExpired(h + 1);
+      for (const [id, v] of model) if (v < h + 1) model.delete(id);
+      assert.is(m.size, model.size, `height ${h}`);
+      for (const id of model.keys()) assert.ok(m.has(id), `height ${h}: ${id}`);
+    }
+  }
+  assert.ok(m.counts.dropped_expired > 100, 'the run expired a real number of txs');
+});
+
+test('precheck then addPrechecked gives what add gives; refuse counts like add', () => {
+  const a = new Mempool(OPEN);
+  const b = new Mempool(OPEN);
+  const t = tx('a', 1);
+  assert.is(a.precheck(t, 1), null);
+  assert.equal(a.addPrechecked(t, 0), b.add(t, 0, 1));
+  assert.ok(a.has('a-1') && a.hasSeen('a-1'));
+  const again = a.precheck(t, 1);
+  assert.is(again, 'duplicate');
+  assert.equal(a.refuse(again!), b.add(t, 0, 1));
+  assert.equal(a.counts, b.counts);
+});
+
 test('counts map has every reason from the start', () => {
   const m = new Mempool();
   for (const k of ['duplicate', 'mempool_full', 'sender_rate', 'sender_queue_full', 'expired', 'too_large', 'accepted']) {

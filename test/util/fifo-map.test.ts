@@ -37,4 +37,24 @@ test('a deleted then re-added key is not evicted by its old slot', () => {
   assert.is(m.size, 3);
 });
 
+test('setFresh inserts without a lookup, stays within capacity, and refreshes a key that was present after all', () => {
+  const m = new FifoMap<string, number>(3);
+  m.setFresh('a', 1);
+  m.setFresh('b', 2);
+  m.setFresh('c', 3);
+  m.setFresh('d', 4); // evicts a, the oldest
+  assert.not.ok(m.has('a'));
+  m.setFresh('c', 9); // present: takes the next slot (evicting b, now the oldest) and leaves its old one stale
+  assert.not.ok(m.has('b'));
+  assert.is(m.get('c'), 9);
+  assert.is(m.evicted, 2);
+  m.setFresh('e', 5); // wraps onto c's stale slot: evicts nothing
+  assert.equal([...m.keys()].sort(), ['c', 'd', 'e']);
+  assert.is(m.evicted, 2);
+  m.setFresh('f', 6); // evicts d, the oldest in place
+  assert.equal([...m.keys()].sort(), ['c', 'e', 'f']);
+  for (let i = 0; i < 1000; i++) (i % 2 ? m.setFresh : m.set).call(m, `k${i % 7}`, i);
+  assert.ok(m.size <= 3);
+});
+
 test.run();
