@@ -86,6 +86,16 @@ export function nodeSha256(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** node:crypto SHA-256 written into out[offset .. offset + 32), for useSha256(): no array per digest. */
+export function nodeSha256Into(bytes: Uint8Array, out: Uint8Array, offset: number): void {
+  if (!oneShot) {
+    out.set(createHash('sha256').update(bytes).digest(), offset);
+    return;
+  }
+  const s = oneShot('sha256', bytes, 'latin1');
+  for (let i = 0; i < 32; i++) out[offset + i] = s.charCodeAt(i);
+}
+
 /** Lowercase hex of node:crypto SHA-256, for useSha256(): a txid or a receipt leaf without a byte array in between. */
 export function nodeSha256Hex(bytes: Uint8Array): string {
   return oneShot ? oneShot('sha256', bytes, 'hex') : createHash('sha256').update(bytes).digest('hex');

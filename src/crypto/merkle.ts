@@ -1,6 +1,6 @@
 // RFC 6962 (Certificate Transparency) Merkle tree hash, used for block tx roots. The engine's state
 // root uses the same construction, so one verifier understands both.
-import { sha256 } from './sha256.ts';
+import { sha256, sha256Into } from './sha256.ts';
 
 const LEAF = 0x00;
 const NODE = 0x01;
@@ -9,9 +9,15 @@ const NODE = 0x01;
 // one reused buffer (sha256() reads its input before returning and keeps no reference to it).
 let scratch = new Uint8Array(4096);
 
+function growScratch(n: number): void {
+  if (n <= scratch.length) return;
+  scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  views.clear();
+}
+
 function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
   const n = 1 + a.length + (b?.length ?? 0);
-  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  growScratch(n);
   scratch[0] = prefix;
   scratch.set(a, 1);
   if (b) scratch.set(b, 1 + a.length);
@@ -27,16 +33,44 @@ export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array 
   return sha256(prefixed(NODE, left, right));
 }
 
-/** MTH(D[n]): empty list → SHA-256(""); otherwise split at the largest power of two < n. */
+/**
+ * MTH(D[n]): empty list → SHA-256(""); otherwise split at the largest power of two < n. Computed
+ * bottom up, pairing neighbours level by level and carrying an odd last node up unchanged, which
+ * gives exactly that split; every node hash is written in place into one reused buffer, so a
+ * block's root allocates no array per transaction.
+ */
 export function merkleRoot(items: readonly Uint8Array[]): Uint8Array {
-  if (items.length === 0) return sha256(new Uint8Array(0));
-  return rootOfLeaves(items.map(merkleLeafHash), 0, items.length);
+  const n = items.length;
+  if (n === 0) return sha256(new Uint8Array(0));
+  if (levels.length < 32 * n) levels = new Uint8Array(32 * Math.max(n, levels.length / 16));
+  for (let i = 0; i < n; i++) sha256Into(leafInput(items[i]!), levels, 32 * i);
+  for (let m = n; m > 1; m = (m >> 1) + (m & 1)) {
+    const pairs = m >> 1;
+    for (let i = 0; i < pairs; i++) {
+      // NODE || left || right, both children read before their parent overwrites slot i ≤ 2i.
+      for (let j = 0; j < 64; j++) nodeInput[1 + j] = levels[64 * i + j]!;
+      sha256Into(nodeInput, levels, 32 * i);
+    }
+    if (m & 1) levels.copyWithin(32 * pairs, 32 * (m - 1), 32 * m);
+  }
+  return levels.slice(0, 32);
 }
 
-function rootOfLeaves(leaves: readonly Uint8Array[], start: number, end: number): Uint8Array {
-  const n = end - start;
-  if (n === 1) return leaves[start]!;
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return merkleNodeHash(rootOfLeaves(leaves, start, start + k), rootOfLeaves(leaves, start + k, end));
+let levels = new Uint8Array(32 * 2048);
+const nodeInput = new Uint8Array(65);
+nodeInput[0] = NODE;
+
+/** LEAF || data in the scratch buffer, through a view per input length (a block has few lengths). */
+function leafInput(data: Uint8Array): Uint8Array {
+  const n = 1 + data.length;
+  growScratch(n);
+  let v = views.get(n);
+  if (v === undefined) {
+    if (views.size >= 64) views.clear();
+    views.set(n, (v = scratch.subarray(0, n)));
+  }
+  v[0] = LEAF;
+  v.set(data, 1);
+  return v;
 }
+const views = new Map<number, Uint8Array>();

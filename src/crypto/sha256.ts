@@ -13,6 +13,7 @@ export class HexError extends Error {
 
 let impl: (bytes: Uint8Array) => Uint8Array = (b) => nobleSha256(b);
 let implHex: ((bytes: Uint8Array) => string) | null = null;
+let implInto: ((bytes: Uint8Array, out: Uint8Array, offset: number) => void) | null = null;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return impl(bytes);
@@ -23,19 +24,40 @@ export function sha256Hex(bytes: Uint8Array): string {
   return implHex ? implHex(bytes) : toHex(impl(bytes));
 }
 
+/** Write sha256(bytes) to out[offset .. offset + 32) (for hash trees: no digest array per node). */
+export function sha256Into(bytes: Uint8Array, out: Uint8Array, offset: number): void {
+  if (implInto) implInto(bytes, out, offset);
+  else out.set(impl(bytes), offset);
+}
+
+/** Faster forms an implementation may offer besides bytes → digest. */
+export interface Sha256Extras {
+  /** lowercase hex digest */
+  readonly hex?: (bytes: Uint8Array) => string;
+  /** digest written into out at offset */
+  readonly into?: (bytes: Uint8Array, out: Uint8Array, offset: number) => void;
+}
+
 /**
- * Swap in a faster SHA-256 (the Node host uses node:crypto, ~5× faster on a transaction), and
- * optionally one that answers in lowercase hex. SHA-256 has one answer, so this can change speed
- * only; a self-check refuses an implementation that differs.
+ * Swap in a faster SHA-256 (the Node host uses node:crypto, ~5× faster on a transaction), with
+ * optional hex and write-into forms. SHA-256 has one answer, so this can change speed only; a
+ * self-check refuses an implementation that differs (and then nothing is swapped).
  */
-export function useSha256(fast: (bytes: Uint8Array) => Uint8Array, fastHex?: (bytes: Uint8Array) => string): void {
+export function useSha256(fast: (bytes: Uint8Array) => Uint8Array, extras: Sha256Extras = {}): void {
   const probe = new TextEncoder().encode('numchain sha256 self-check');
   const want = nobleSha256(probe);
   const got = fast(probe);
   if (!(got instanceof Uint8Array) || got.length !== 32 || got.some((x, i) => x !== want[i])) throw new Error('the SHA-256 implementation given to useSha256 is wrong');
-  if (fastHex && fastHex(probe) !== toHex(want)) throw new Error('the hex SHA-256 implementation given to useSha256 is wrong');
+  if (extras.hex && extras.hex(probe) !== toHex(want)) throw new Error('the hex SHA-256 implementation given to useSha256 is wrong');
+  if (extras.into) {
+    const out = new Uint8Array(40).fill(0xaa);
+    extras.into(probe, out, 3);
+    const rest = [...out.subarray(0, 3), ...out.subarray(35)];
+    if (out.subarray(3, 35).some((x, i) => x !== want[i]) || rest.some((x) => x !== 0xaa)) throw new Error('the write-into SHA-256 implementation given to useSha256 is wrong');
+  }
   impl = fast;
-  implHex = fastHex ?? null;
+  implHex = extras.hex ?? null;
+  implInto = extras.into ?? null;
 }
 
 /** SHA-256 over the concatenation of parts (one copy; cheaper than a streaming hash for small parts). */

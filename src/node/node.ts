@@ -16,7 +16,7 @@ import { decodeSafety, encodeSafety } from '../consensus/safety.ts';
 import type { Block, QC, SigVerifier, Validator } from '../consensus/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { nodeSigner } from '../rpc/node-signer.ts';
-import { loadFastVerifier, nodeSha256, nodeSha256Hex } from '../crypto/fast-verify-node.ts';
+import { loadFastVerifier, nodeSha256, nodeSha256Hex, nodeSha256Into } from '../crypto/fast-verify-node.ts';
 import { threadCpuReader } from '../metrics/thread-cpu.ts';
 import { VerifyPool } from '../crypto/verify-pool.ts';
 import { bytesEqual, fromHex, toHex, useSha256 } from '../crypto/sha256.ts';
@@ -160,7 +160,7 @@ export class NumchainNode {
   static async open(opts: NodeOptions): Promise<NumchainNode> {
     const log = opts.logger;
     const now = opts.now ?? Date.now;
-    useSha256(nodeSha256, nodeSha256Hex);
+    useSha256(nodeSha256, { hex: nodeSha256Hex, into: nodeSha256Into });
     const genesis = readGenesis(opts.genesisPath);
     const engineHash = engineSha256Hex();
     if (engineHash !== genesis.engine.sha256) {

@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { merkleRoot, merkleLeafHash, merkleNodeHash } from '../../src/crypto/merkle.ts';
-import { fromHex, toHex, sha256, HexError, bytesEqual } from '../../src/crypto/sha256.ts';
+import { fromHex, toHex, sha256, HexError, bytesEqual, useSha256 } from '../../src/crypto/sha256.ts';
+import { nodeSha256, nodeSha256Hex, nodeSha256Into } from '../../src/crypto/fast-verify-node.ts';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 
 // RFC 6962 reference inputs and the roots of their first n leaves, as published with the
 // certificate-transparency reference implementation's tests.
@@ -44,6 +46,32 @@ test('hex: lowercase only, exact length, typed errors naming the field', () => {
   assert.throws(() => fromHex('aabb', 'sig', 3), (e: unknown) => e instanceof HexError && /3 bytes/.test(e.message));
   assert.throws(() => fromHex(12 as unknown, 'x'), (e: unknown) => e instanceof HexError);
   assert.is(toHex(sha256(new TextEncoder().encode('abc'))), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
+// The definition, recursively (RFC 6962 §2.1), to hold the bottom-up computation to.
+function mth(items: readonly Uint8Array[]): Uint8Array {
+  if (items.length === 0) return sha256(new Uint8Array(0));
+  if (items.length === 1) return merkleLeafHash(items[0]!);
+  let k = 1;
+  while (k * 2 < items.length) k *= 2;
+  return merkleNodeHash(mth(items.slice(0, k)), mth(items.slice(k)));
+}
+
+test('every size from 1 to 300 (and a big block) equals the recursive definition, with the fast SHA-256 too', () => {
+  let seed = 5;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const items = Array.from({ length: 2100 }, () => Uint8Array.from({ length: rnd(700) }, () => rnd(256)));
+  for (const fast of [false, true]) {
+    if (fast) useSha256(nodeSha256, { hex: nodeSha256Hex, into: nodeSha256Into });
+    try {
+      for (let n = 1; n <= 300; n++) assert.is(toHex(merkleRoot(items.slice(0, n))), toHex(mth(items.slice(0, n))), `n=${n}`);
+      assert.is(toHex(merkleRoot(items)), toHex(mth(items)), 'n=2100 (grows the work buffer)');
+      assert.is(toHex(merkleRoot([new Uint8Array(9000)])), toHex(merkleLeafHash(new Uint8Array(9000))), 'a leaf bigger than the scratch buffer');
+      assert.is(toHex(merkleRoot(items.slice(0, 5))), toHex(mth(items.slice(0, 5))), 'after the scratch buffer grew');
+    } finally {
+      useSha256((b) => nobleSha256(b));
+    }
+  }
 });
 
 test.run();
