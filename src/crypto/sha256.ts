@@ -81,7 +81,8 @@ export function toHex(bytes: Uint8Array): string {
   // (txids and keys are hex map keys, and a concatenated string is a rope that every first
   // lookup must flatten and hash).
   const n = bytes.length * 2;
-  const out = n <= HEX_SCRATCH.length ? HEX_SCRATCH.subarray(0, n) : new Uint8Array(n);
+  // Most ids are 32 bytes: their 64-character view is kept, not made anew on every call.
+  const out = n === 64 ? HEX_SCRATCH_64 : n <= HEX_SCRATCH.length ? HEX_SCRATCH.subarray(0, n) : new Uint8Array(n);
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]! * 2;
     out[2 * i] = HEX_CODES[b]!;
@@ -97,6 +98,7 @@ for (let b = 0; b < 256; b++) {
   HEX_CODES[2 * b + 1] = HEX.charCodeAt(b & 15);
 }
 const HEX_SCRATCH = new Uint8Array(256);
+const HEX_SCRATCH_64 = HEX_SCRATCH.subarray(0, 64);
 const ASCII = new TextDecoder();
 
 /**

@@ -33,14 +33,16 @@ export interface LogRecord {
   readonly h: number;
   readonly [field: string]: unknown;
   /** The record's JSON.stringify, when its writer has it cheaper (see LOG_JSON). */
-  readonly [LOG_JSON]?: string;
+  readonly [LOG_JSON]?: string | readonly string[];
 }
 
 /**
  * Key under which a record may carry its own JSON text, exactly JSON.stringify(record), for
  * records whose writer can build it without the generic serializer (a block record is mostly one
- * base64 string that JSON.stringify would scan character by character). The text is checked like
- * any other: it must be an object whose first field is this height. A symbol, so JSON ignores it.
+ * base64 string that JSON.stringify would scan character by character). The text may come in
+ * parts, written one after the other, so that a long part is never copied into a joined string.
+ * It is checked like any other: an object whose first field is this height, on one line. A
+ * symbol, so JSON ignores it.
  */
 export const LOG_JSON: unique symbol = Symbol('numchain.logJson');
 
@@ -460,7 +462,7 @@ export class BlockLog {
   }
 
   private encodeBatch(records: readonly LogRecord[], firstHeight: number): { bytes: Buffer; lineStarts: number[] } {
-    const jsons: string[] = [];
+    const jsons: (string | readonly string[])[] = [];
     let total = 0;
     for (let i = 0; i < records.length; i++) {
       const want = firstHeight + i;
@@ -477,7 +479,10 @@ export class BlockLog {
         throw new StoreError(code, `append: records[${i}].h is ${h} but the next height is ${want}`, { path: this.path });
       }
       const json = this.stringify(rec, i, want);
-      const lineBytes = HEADER_BYTES + Buffer.byteLength(json, 'utf8') + 1;
+      let jsonBytes = 0;
+      if (typeof json === 'string') jsonBytes = Buffer.byteLength(json, 'utf8');
+      else for (const part of json) jsonBytes += Buffer.byteLength(part, 'utf8');
+      const lineBytes = HEADER_BYTES + jsonBytes + 1;
       if (lineBytes > this.maxLineBytes) {
         throw new StoreError('line_too_large', `append: records[${i}] (height ${h}) is ${lineBytes} bytes as a log line; the limit is ${this.maxLineBytes}`, {
           path: this.path,
@@ -492,7 +497,9 @@ export class BlockLog {
     for (const json of jsons) {
       lineStarts.push(pos);
       const jsonStart = pos + HEADER_BYTES;
-      const n = bytes.write(json, jsonStart, 'utf8');
+      let n = 0;
+      if (typeof json === 'string') n = bytes.write(json, jsonStart, 'utf8');
+      else for (const part of json) n += bytes.write(part, jsonStart + n, 'utf8');
       const sum = crc32(bytes.subarray(jsonStart, jsonStart + n));
       bytes.write(toHex8(sum), pos, 'latin1');
       bytes[pos + 8] = SPACE;
@@ -503,14 +510,22 @@ export class BlockLog {
   }
 
   /** JSON text with "h" first, so the open-time scan can read the height without a full parse. */
-  private stringify(rec: LogRecord, index: number, height: number): string {
+  private stringify(rec: LogRecord, index: number, height: number): string | readonly string[] {
     const own = rec[LOG_JSON];
     if (own !== undefined) {
       // The writer's own text: no fallback to re-serialising (that would hide its bug), and the
       // line format forbids a raw LF, which JSON.stringify never emits but hand-built text could.
-      if (typeof own !== 'string' || !(own.startsWith(`{"h":${height},`) || own === `{"h":${height}}`) || !own.endsWith('}') || own.includes('\n')) {
-        throw new StoreError('bad_record', `append: records[${index}] carries JSON text that is not one line holding an object whose first field is h=${height}`);
-      }
+      const parts = typeof own === 'string' ? [own] : own;
+      const first = parts[0];
+      const last = parts[parts.length - 1];
+      const shaped =
+        Array.isArray(parts) &&
+        parts.every((p) => typeof p === 'string' && !p.includes('\n')) &&
+        typeof first === 'string' &&
+        typeof last === 'string' &&
+        (first.startsWith(`{"h":${height},`) || (parts.length === 1 && first === `{"h":${height}}`)) &&
+        last.endsWith('}');
+      if (!shaped) throw new StoreError('bad_record', `append: records[${index}] carries JSON text that is not one line holding an object whose first field is h=${height}`);
       return own;
     }
     let json: string | undefined;

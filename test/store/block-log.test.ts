@@ -271,7 +271,7 @@ test('bad records and out-of-range reads give typed errors', async () => {
   }
 });
 
-test('a record carrying its own JSON (LOG_JSON) is written as that text, and still checked', async () => {
+test('a record carrying its own JSON (LOG_JSON), whole or in parts, is written as that text, and still checked', async () => {
   const { dir, cleanup } = await tempDir('log');
   try {
     const path = join(dir, 'blocks.log');
@@ -282,8 +282,13 @@ test('a record carrying its own JSON (LOG_JSON) is written as that text, and sti
     await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '{"h":3}' }]), 'bad_record');
     await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '[2]' }]), 'bad_record');
     await expectStoreError(log.append([{ h: 2, [LOG_JSON]: '{"h":2,"a":"\n"}' }]), 'bad_record');
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: ['{"h":2,"a":"', 'x\ny', '"}'] }]), 'bad_record');
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: ['{"h":3,"a":"', 'x', '"}'] }]), 'bad_record');
+    await expectStoreError(log.append([{ h: 2, [LOG_JSON]: [] }]), 'bad_record');
+    await log.appendAndSync([{ h: 2, [LOG_JSON]: ['{"h":2,"a":"', 'written in parts', '"}'] }]);
+    assert.equal(await log.read(2), { h: 2, a: 'written in parts' });
     await log.close();
-    assert.equal((await readFile(path, 'utf8')).trimEnd(), logLine({ h: 1, note: 'written as given' }).toString('utf8').trimEnd());
+    assert.equal(await readFile(path, 'utf8'), Buffer.concat([logLine({ h: 1, note: 'written as given' }), logLine({ h: 2, a: 'written in parts' })]).toString('utf8'));
   } finally {
     await cleanup();
   }
