@@ -24,10 +24,17 @@ export class ReceiptIndex {
     return this.byTxid.size;
   }
 
+  /**
+   * Index a committed block's receipts. A txid applied once keeps that receipt: a later block that
+   * carries the same transaction again (a replay, refused by execution) must not make GET /tx
+   * report the applied transaction as rejected.
+   */
   add(receipts: readonly Receipt[]): void {
     for (const r of receipts) {
       if (r.txid === null) continue;
-      this.byTxid.set(r.txid, r);
+      const had = this.byTxid.get(r.txid);
+      if (had === undefined) this.byTxid.setFresh(r.txid, r);
+      else if (had.status !== 'applied') this.byTxid.set(r.txid, r);
       const ws = this.waiters.get(r.txid);
       if (ws) {
         this.waiters.delete(r.txid);
