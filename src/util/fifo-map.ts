@@ -35,15 +35,7 @@ export class FifoMap<K, V> {
       e.value = value;
       return;
     }
-    const slot = this.next;
-    const old = this.ring[slot];
-    if (old !== undefined && this.map.get(old)?.slot === slot) {
-      this.map.delete(old);
-      this.evicted++;
-    }
-    this.ring[slot] = key;
-    this.next = (slot + 1) % this.capacity;
-    this.map.set(key, { value, slot });
+    this.setFresh(key, value);
   }
 
   /**
