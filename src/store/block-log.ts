@@ -462,7 +462,7 @@ export class BlockLog {
   }
 
   private encodeBatch(records: readonly LogRecord[], firstHeight: number): { bytes: Buffer; lineStarts: number[] } {
-    const jsons: (string | readonly string[])[] = [];
+    const jsons: (readonly string[])[] = [];
     let total = 0;
     for (let i = 0; i < records.length; i++) {
       const want = firstHeight + i;
@@ -480,8 +480,7 @@ export class BlockLog {
       }
       const json = this.stringify(rec, i, want);
       let jsonBytes = 0;
-      if (typeof json === 'string') jsonBytes = Buffer.byteLength(json, 'utf8');
-      else for (const part of json) jsonBytes += Buffer.byteLength(part, 'utf8');
+      for (const part of json) jsonBytes += Buffer.byteLength(part, 'utf8');
       const lineBytes = HEADER_BYTES + jsonBytes + 1;
       if (lineBytes > this.maxLineBytes) {
         throw new StoreError('line_too_large', `append: records[${i}] (height ${h}) is ${lineBytes} bytes as a log line; the limit is ${this.maxLineBytes}`, {
@@ -498,8 +497,7 @@ export class BlockLog {
       lineStarts.push(pos);
       const jsonStart = pos + HEADER_BYTES;
       let n = 0;
-      if (typeof json === 'string') n = bytes.write(json, jsonStart, 'utf8');
-      else for (const part of json) n += bytes.write(part, jsonStart + n, 'utf8');
+      for (const part of json) n += bytes.write(part, jsonStart + n, 'utf8');
       const sum = crc32(bytes.subarray(jsonStart, jsonStart + n));
       bytes.write(toHex8(sum), pos, 'latin1');
       bytes[pos + 8] = SPACE;
@@ -509,8 +507,8 @@ export class BlockLog {
     return { bytes, lineStarts };
   }
 
-  /** JSON text with "h" first, so the open-time scan can read the height without a full parse. */
-  private stringify(rec: LogRecord, index: number, height: number): string | readonly string[] {
+  /** JSON text with "h" first, so the open-time scan can read the height without a full parse; in parts, to be written one after the other. */
+  private stringify(rec: LogRecord, index: number, height: number): readonly string[] {
     const own = rec[LOG_JSON];
     if (own !== undefined) {
       // The writer's own text: no fallback to re-serialising (that would hide its bug), and the
@@ -526,7 +524,7 @@ export class BlockLog {
         (first.startsWith(`{"h":${height},`) || (parts.length === 1 && first === `{"h":${height}}`)) &&
         last.endsWith('}');
       if (!shaped) throw new StoreError('bad_record', `append: records[${index}] carries JSON text that is not one line holding an object whose first field is h=${height}`);
-      return own;
+      return parts;
     }
     let json: string | undefined;
     try {
@@ -545,7 +543,7 @@ export class BlockLog {
       const back = (JSON.parse(json) as { h?: unknown }).h;
       if (back !== height) throw new StoreError('bad_record', `append: records[${index}] serialises with h=${String(back)}, expected ${height}`);
     }
-    return json;
+    return [json];
   }
 
   private async writeBatch(bytes: Buffer, lineStarts: number[]): Promise<void> {
