@@ -26,7 +26,7 @@ function prefixed(prefix: number, a: Uint8Array, b?: Uint8Array): Uint8Array {
 
 /** The 0x00/0x01 prefixes keep a leaf from ever being confused with an inner node (second-preimage). */
 export function merkleLeafHash(data: Uint8Array): Uint8Array {
-  return sha256(prefixed(LEAF, data));
+  return sha256(leafInput(data));
 }
 
 export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {

@@ -159,8 +159,7 @@ export class MaEngine {
         const vec = op.vec;
         const n = this.dim;
         if (vec === null || typeof vec !== 'object' || vec.length !== n) this.reject(op, 0);
-        let io = this.ioView;
-        if (io.length === 0) io = this.ioView = new Int32Array(x.memory.buffer, this.io, n);
+        const io = this.ioInts();
         for (let i = 0; i < n; i++) {
           const v = vec[i];
           if ((v | 0) !== v) this.reject(op, 0);
@@ -230,13 +229,18 @@ export class MaEngine {
   /** The leaf hash's input (prefix 0x00, then the row) in one staging buffer, reused. */
   private leafInputOf(t: RowTarget): Uint8Array {
     this.x.readRow(this.rowIndex(t));
-    let io = this.ioView;
-    if (io.length === 0) io = this.ioView = new Int32Array(this.x.memory.buffer, this.io, this.dim);
+    const io = this.ioInts();
     const leaf = (this.leafInput ??= new Uint8Array(1 + this.dim * 4));
     leaf.set(new Uint8Array(io.buffer, io.byteOffset, io.byteLength), 1);
     return leaf;
   }
   private leafInput: Uint8Array | undefined;
+
+  /** The io buffer as int32, re-made only if the memory was detached (it never grows after init). */
+  private ioInts(): Int32Array {
+    if (this.ioView.length === 0) this.ioView = new Int32Array(this.x.memory.buffer, this.io, this.dim);
+    return this.ioView;
+  }
 
   leafHash(rowIndex: number): Uint8Array {
     if (!isInt(rowIndex, 0, this.rowCount - 1)) throw new MaError('bad_slot', 'row', `row ${rowIndex} is not in [0, ${this.rowCount - 1}]`);
