@@ -49,6 +49,12 @@ export class ReplayIndex {
   private readonly byTxid = new Map<string, number>();
   /** validUntil → txids expiring there (to prune without scanning everything) */
   private readonly byExpiry = new Map<number, string[]>();
+  /**
+   * Each bucket's export string as of the last export, with the bucket length it was built from.
+   * Buckets only grow until dropped, so an equal length means the same ids: most of the index sits
+   * in buckets that stopped growing, and a snapshot then sorts and joins only the few recent ones.
+   */
+  private readonly exported = new Map<number, { readonly n: number; readonly ids: string }>();
   /** every entry with validUntil < prunedBelow has been dropped */
   private prunedBelow = 0;
   /** entries dropped by pruning, for metrics */
@@ -111,6 +117,7 @@ export class ReplayIndex {
     for (const id of ids) this.byTxid.delete(id);
     this.pruned += ids.length;
     this.byExpiry.delete(v);
+    this.exported.delete(v);
   }
 
   /**
@@ -124,9 +131,15 @@ export class ReplayIndex {
   export(): Canon {
     const buckets: [number, string][] = [];
     for (const v of [...this.byExpiry.keys()].sort((a, b) => a - b)) {
-      // In place: the next export finds the old part sorted. Default order is UTF-16 code-unit
-      // order, the same as comparing the strings with < (the ids are lowercase hex anyway).
-      buckets.push([v, this.byExpiry.get(v)!.sort().join('')]);
+      const bucket = this.byExpiry.get(v)!;
+      let done = this.exported.get(v);
+      if (done === undefined || done.n !== bucket.length) {
+        // In place: the next export finds the old part sorted. Default order is UTF-16 code-unit
+        // order, the same as comparing the strings with < (the ids are lowercase hex anyway).
+        done = { n: bucket.length, ids: bucket.sort().join('') };
+        this.exported.set(v, done);
+      }
+      buckets.push([v, done.ids]);
     }
     return [this.prunedBelow, buckets];
   }
@@ -177,6 +190,7 @@ export class ReplayIndex {
     }
     this.byTxid.clear();
     this.byExpiry.clear();
+    this.exported.clear();
     this.prunedBelow = below as number;
     this.add(entries);
   }

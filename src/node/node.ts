@@ -675,7 +675,8 @@ export class NumchainNode {
     const t = performance.now();
     const height = this.core.committedHeight;
     const tip = encodeCanonical([blockToCanon(this.core.committedBlock), qcToCanon(this.tipQc)]);
-    const write = this.snapshots.write(height, { chain: encodeSnapshot(this.app.exportState()), consensus: this.core.exportState(), tip });
+    // Every blob is freshly encoded here and referenced nowhere else, so the store need not copy it.
+    const write = this.snapshots.write(height, { chain: encodeSnapshot(this.app.exportState()), consensus: this.core.exportState(), tip }, { handOver: true });
     this.lastSnapshotHeight = height;
     this.txsSinceSnapshot = 0;
     this.snapshotWrite = write.then(

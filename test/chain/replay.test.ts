@@ -77,6 +77,16 @@ test('import refuses malformed buckets, naming the field', () => {
   assert.is(r.check(id(2), 7, 6)?.code, 'replayed');
 });
 
+test('an import replaces what the previous export remembered, even for a bucket of the same size', () => {
+  const r = new ReplayIndex({ window: 50, maxEntries: 100 });
+  r.add([{ txidHex: id(1), validUntil: 10 }, { txidHex: id(2), validUntil: 10 }]);
+  assert.equal(r.export(), [0, [[10, id(1) + id(2)]]]);
+  r.import([0, [[10, id(9) + id(8)]]]);
+  assert.equal(r.export(), [0, [[10, id(8) + id(9)]]]);
+  r.add([{ txidHex: id(3), validUntil: 10 }]);
+  assert.equal(r.export(), [0, [[10, id(3) + id(8) + id(9)]]]);
+});
+
 test('export equals the definition (entries sorted by validUntil, then txid, one bucket per validUntil) through adds, prunes and imports', () => {
   let seed = 7;
   const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
@@ -103,7 +113,8 @@ test('export equals the definition (entries sorted by validUntil, then txid, one
       below = h;
       for (const [k, v] of model) if (v < below) model.delete(k);
     }
-    if (h % 10 === 0) {
+    // Often enough that buckets grow between exports (the export reuses unchanged buckets' strings).
+    if (h % 2 === 0) {
       assert.equal(encodeCanonical(r.export()), encodeCanonical(definition()), `height ${h}`);
       const copy = new ReplayIndex({ window: 50, maxEntries: 100_000 });
       copy.import(decodeCanonical(encodeCanonical(r.export())));

@@ -50,6 +50,21 @@ test('a caller reusing its buffer after write() does not corrupt the snapshot', 
   }
 });
 
+test('a handed-over write gives the same file as a copied one', async () => {
+  const { dir, cleanup } = await tempDir('snap');
+  try {
+    const copied = await SnapshotStore.open(join(dir, 'a'), { logger: silentStoreLogger });
+    const handed = await SnapshotStore.open(join(dir, 'b'), { logger: silentStoreLogger });
+    await copied.write(300, blobsFor(300));
+    await handed.write(300, blobsFor(300), { handOver: true });
+    const name = snapshotFileName(300);
+    assert.ok((await readFile(join(dir, 'a', name))).equals(await readFile(join(dir, 'b', name))));
+    assertBlobs((await handed.load(300)).blobs, blobsFor(300));
+  } finally {
+    await cleanup();
+  }
+});
+
 test('a corrupt or truncated newest snapshot is skipped with a warning', async () => {
   const { dir, cleanup } = await tempDir('snap');
   try {
