@@ -11,7 +11,7 @@ import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
 import { bytesEqual, sha256, toHex } from '../crypto/sha256.ts';
-import { Mempool, type MempoolRejection } from './mempool.ts';
+import { Mempool, type MempoolRejection, type PoolTx } from './mempool.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 import type { Receipt } from './receipts.ts';
 import { ReplayIndex, checkWindow, type ReplayRejection } from './replay.ts';
@@ -397,7 +397,7 @@ export class ChainApp implements ConsensusApp {
     const r = this.replay.check(id, tx.body.validUntil, height + 1);
     if (r) return this.refuse(id, r.code, r.field, r.message);
     if (!this.mempool) return this.refuse(id, 'no_mempool', 'tx', 'this node does not accept transactions');
-    const pooled = { txidHex: id, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
+    const pooled = poolEntry(tx);
     // Refusals the pool decides without the signature (duplicate, full, ...) cost no verification,
     // so an overloaded node does not spend its cores on transactions it is about to turn away.
     const pre = this.mempool.precheck(pooled, height + 1);
@@ -419,7 +419,7 @@ export class ChainApp implements ConsensusApp {
     if (!this.mempool || tx.body.chainId !== this.chain.chainId) return false;
     if (this.lookupVerified(tx.bytes) !== undefined) return false;
     if (this.replay.check(tx.txidHex, tx.body.validUntil, height + 1)) return false;
-    return this.mempool.precheck({ txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes }, height + 1) === null;
+    return this.mempool.precheck(poolEntry(tx), height + 1) === null;
   }
 
   /**
@@ -593,6 +593,11 @@ export class ChainApp implements ConsensusApp {
 }
 
 /** executeOne's answer for a transaction the block carries but execution refuses. */
+/** The mempool's view of a decoded transaction (admission's precheck and its add use the same). */
+function poolEntry(tx: SignedTx): PoolTx {
+  return { txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
+}
+
 function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
   return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
 }

@@ -120,7 +120,7 @@ function normalize(v: unknown, depth: number): unknown {
 // Fast path. Decoding, re-encoding and comparing costs about as much as everything else a node
 // does with a transaction, and every validator decodes every transaction. decodeMinimal() reads
 // the subset of msgpack that canonical values use in practice (nil, booleans, integers of up to
-// 32 bits, ASCII strings and bin of up to 64 KiB, arrays of up to 64 Ki items) and accepts an input
+// 32 bits and safe integers beyond them, ASCII strings and bin of up to 64 KiB, arrays of up to 64 Ki items) and accepts an input
 // only when every header is the shortest one for its value, which is what the encoder writes (the
 // module checks that against the encoder when it loads, and turns the fast path off if they ever
 // disagree). Anything else, including every malformed input, returns undefined and goes through
@@ -196,6 +196,8 @@ function readValue(b: Uint8Array, c: Cursor, depth: number): Canon | undefined {
       const n = readUint(b, c, 2);
       return n !== undefined && n >= 0x10 ? readArray(b, c, n, depth) : undefined;
     }
+    case 0xd3:
+      return readInt64(b, c);
     default:
       return undefined;
   }
@@ -206,6 +208,24 @@ function readUint(b: Uint8Array, c: Cursor, size: 1 | 2 | 4): number | undefined
   let v = 0;
   for (let i = 0; i < size; i++) v = v * 256 + b[c.pos + i]!;
   c.pos += size;
+  return v;
+}
+
+/**
+ * int64 is how the encoder writes every integer outside the 32-bit range (block timestamps, for
+ * one). Only values that are safe integers and outside that range are read here; the rest (a
+ * bigint, or a non-minimal header) is left to the generic path.
+ */
+function readInt64(b: Uint8Array, c: Cursor): number | undefined {
+  if (c.pos + 8 > b.length) return undefined;
+  const p = c.pos;
+  const hi = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) | 0;
+  const lo = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
+  // |hi| ≤ 2^21 keeps hi · 2^32 + lo exact in a double; the safe-integer test then trims the edge.
+  if (hi < -0x200000 || hi > 0x1fffff) return undefined;
+  const v = hi * 0x1_0000_0000 + lo;
+  if (!Number.isSafeInteger(v) || (v >= I32_MIN && v <= U32_MAX)) return undefined;
+  c.pos += 8;
   return v;
 }
 
@@ -261,6 +281,7 @@ function readArray(b: Uint8Array, c: Cursor, n: number, depth: number): Canon[] 
 function encoderIsMinimal(): boolean {
   const probes: Canon[] = [null, true, false, [], [[[]]], new Uint8Array(0), '', 'numchain/tx/v1'];
   for (const v of [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, U32_MAX, -1, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, I32_MIN]) probes.push(v);
+  for (const v of [U32_MAX + 1, I32_MIN - 1, 1_764_547_200_000, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) probes.push(v);
   for (const n of [1, 0x1f, 0x20, 0xff, 0x100, 0xffff]) probes.push('x'.repeat(n), new Uint8Array(n).fill(n & 0xff));
   for (const n of [0x0f, 0x10, 0xffff]) probes.push(new Array<Canon>(n).fill(n & 0x7f));
   return probes.every((v) => {
