@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
 import { loadFastVerifier } from '../src/crypto/fast-verify-node.ts';
+import { VerifyPool, type SigItem } from '../src/crypto/verify-pool.ts';
 import { stallEvidence } from '../src/cli/cluster/checks.ts';
 import { startFlood } from '../src/cli/cluster/flood-proc.ts';
 import { Localnet } from '../src/cli/cluster/localnet.ts';
@@ -38,6 +39,34 @@ async function verifyRate(samples = 3): Promise<{ name: string; perCore: number;
     out.push(n / ((performance.now() - t0) / 1000));
   }
   return { name: v.name, perCore: median(out), samples: out };
+}
+
+/**
+ * Verifications per second with every core verifying at once (one pool worker per core, large
+ * batches), for context only: the bound keeps the definition above (cores × one core's rate), but a
+ * core alone may run faster than two together (shared clocks, caches), and in the cluster each
+ * verification then costs more than the one-core sample says.
+ */
+async function parallelVerifyRate(cores: number): Promise<number> {
+  const kp = keypairFromSeed(new Uint8Array(32).fill(9));
+  const items: SigItem[] = Array.from({ length: 512 * cores }, (_, i) => {
+    const message = new TextEncoder().encode(`numchain bench message ${i % 64}`);
+    return { publicKey: kp.publicKey, message, signature: signEd25519(message, kp.secretKey) };
+  });
+  const pool = new VerifyPool(cores);
+  try {
+    await pool.verify(items);
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1000) {
+      const r = await pool.verify(items);
+      if (r === null || !r.every((x) => x)) throw new Error('parallel verification sample failed');
+      n += items.length;
+    }
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    await pool.close();
+  }
 }
 
 interface FloodCase {
@@ -153,6 +182,7 @@ async function leaderKill(): Promise<number[]> {
 
 const verifyBefore = await verifyRate();
 const cores = Math.min(2, cpus().length);
+const parallelBefore = await parallelVerifyRate(cores);
 // Flood rates come from the bound measured before the load; the ratios use the median of samples
 // taken before and after it (the machine is shared, and its speed drifts during a run).
 const rateBound4 = (cores * verifyBefore.perCore) / 4;
@@ -165,6 +195,7 @@ const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
 const gaps = await leaderKill();
 const verifyAfter = await verifyRate(2);
+const parallel = median([parallelBefore, await parallelVerifyRate(cores)]);
 const samples = [...verifyBefore.samples, ...verifyAfter.samples];
 const verify = { name: verifyBefore.name, perCore: median(samples) };
 const bound4 = (cores * verify.perCore) / 4;
@@ -233,12 +264,17 @@ console.log(`best committed rate at any latency: ${best4.toFixed(0)} tx/s = ${((
 const targets: Target[] = [
   { name: '4 validators: committed TPS with p99 ≤ 2 s / bound', value: (100 * bestOk4) / bound4, op: '>=', limit: 50, unit: '%' },
 ];
+console.log(
+  `context: all ${cores} cores verifying at once: ${parallel.toFixed(0)}/s = ${((100 * parallel) / (cores * verify.perCore)).toFixed(0)} % of ${cores} × one core's rate; ` +
+    `the best rate with p99 ≤ 2 s is ${((100 * bestOk4) / (parallel / 4)).toFixed(1)} % of that all-cores bound (${(parallel / 4).toFixed(0)} tx/s). The verdict keeps the target's bound, ${cores} × one core's rate.`,
+);
 console.log('\n' + verdicts(targets));
 console.log(
   jsonLine('cluster', {
     verifier: verify.name,
     verifyPerCore: sig(verify.perCore),
     verifySamples: samples.map((x) => sig(x)),
+    parallelVerifyPerSecond: sig(parallel),
     cores,
     bound4: sig(bound4),
     bound7: sig(bound7),
