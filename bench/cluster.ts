@@ -22,19 +22,26 @@ const FLOOD_S = Number(process.env.BENCH_CLUSTER_S ?? 15);
 const KILLS = Number(process.env.BENCH_CLUSTER_KILLS ?? 3);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** 64 signed messages: what both verification rates below check, over and over. */
+function signedSamples(): SigItem[] {
+  const kp = keypairFromSeed(new Uint8Array(32).fill(7));
+  return Array.from({ length: 64 }, (_, i) => {
+    const message = new TextEncoder().encode(`numchain bench message ${i}`);
+    return { publicKey: kp.publicKey, message, signature: signEd25519(message, kp.secretKey) };
+  });
+}
+
 /** One core's verifications per second: the median of `samples` short runs (a shared machine drifts). */
 async function verifyRate(samples = 3): Promise<{ name: string; perCore: number; samples: number[] }> {
   const v = await loadFastVerifier();
   if (!v) throw new Error('no fast verifier available');
-  const kp = keypairFromSeed(new Uint8Array(32).fill(7));
-  const msgs = Array.from({ length: 64 }, (_, i) => new TextEncoder().encode(`numchain bench message ${i}`));
-  const sigs = msgs.map((m) => signEd25519(m, kp.secretKey));
+  const items = signedSamples();
   const out: number[] = [];
   for (let r = 0; r < samples; r++) {
     let n = 0;
     const t0 = performance.now();
     while (performance.now() - t0 < 500) {
-      for (let i = 0; i < msgs.length; i++) if (v.verify(kp.publicKey, msgs[i]!, sigs[i]!)) n++;
+      for (const x of items) if (v.verify(x.publicKey, x.message, x.signature)) n++;
     }
     out.push(n / ((performance.now() - t0) / 1000));
   }
@@ -48,11 +55,8 @@ async function verifyRate(samples = 3): Promise<{ name: string; perCore: number;
  * verification then costs more than the one-core sample says.
  */
 async function parallelVerifyRate(cores: number): Promise<number> {
-  const kp = keypairFromSeed(new Uint8Array(32).fill(9));
-  const items: SigItem[] = Array.from({ length: 512 * cores }, (_, i) => {
-    const message = new TextEncoder().encode(`numchain bench message ${i % 64}`);
-    return { publicKey: kp.publicKey, message, signature: signEd25519(message, kp.secretKey) };
-  });
+  const samples = signedSamples();
+  const items = Array.from({ length: 512 * cores }, (_, i) => samples[i % samples.length]!);
   const pool = new VerifyPool(cores);
   try {
     await pool.verify(items);

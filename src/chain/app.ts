@@ -592,12 +592,12 @@ export class ChainApp implements ConsensusApp {
   }
 }
 
-/** executeOne's answer for a transaction the block carries but execution refuses. */
 /** The mempool's view of a decoded transaction (admission's precheck and its add use the same). */
 function poolEntry(tx: SignedTx): PoolTx {
   return { txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
 }
 
+/** executeOne's answer for a transaction the block carries but execution refuses. */
 function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
   return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
 }

@@ -120,10 +120,10 @@ function normalize(v: unknown, depth: number): unknown {
 // Fast path. Decoding, re-encoding and comparing costs about as much as everything else a node
 // does with a transaction, and every validator decodes every transaction. decodeMinimal() reads
 // the subset of msgpack that canonical values use in practice (nil, booleans, integers of up to
-// 32 bits and safe integers beyond them, ASCII strings and bin of up to 64 KiB, arrays of up to 64 Ki items) and accepts an input
-// only when every header is the shortest one for its value, which is what the encoder writes (the
-// module checks that against the encoder when it loads, and turns the fast path off if they ever
-// disagree). Anything else, including every malformed input, returns undefined and goes through
+// 32 bits and safe integers beyond them, ASCII strings and bin of up to 64 KiB, arrays of up to
+// 64 Ki items) and accepts an input only when every header is the shortest one for its value,
+// which is what the encoder writes (the module checks that against the encoder when it loads, and
+// turns the fast path off if they ever disagree). Anything else, including every malformed input, returns undefined and goes through
 // decodeGeneric(), so the fast path can change speed only, never which inputs are accepted or what
 // they decode to (test/codec/canonical.test.ts compares the two on valid and mutated encodings).
 
