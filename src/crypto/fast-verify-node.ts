@@ -76,13 +76,8 @@ export async function loadFastVerifier(): Promise<FastVerifier | null> {
  * bytes, .scratch/hb3.mjs) and left the garbage collector one ArrayBuffer per hash to sweep.
  */
 export function nodeSha256(bytes: Uint8Array): Uint8Array {
-  if (!oneShot) {
-    const d = createHash('sha256').update(bytes).digest();
-    return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-  }
-  const s = oneShot('sha256', bytes, 'latin1');
   const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i);
+  nodeSha256Into(bytes, out, 0);
   return out;
 }
 
