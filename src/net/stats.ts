@@ -28,6 +28,8 @@ export interface TransportStats {
   disconnects: number; // authenticated connections lost
   reconnectAttempts: number; // dials after the first one to a peer
   dialFailures: number;
+  knocksSent: number; // handshakes towards a lower index asking it to dial us (we had no connection)
+  knocksReceived: number; // authenticated knocks from higher indexes, each answered by a dial
   authFailures: number; // handshakes refused (unknown index/key, bad signature, wrong chain, ...)
   handshakeTimeouts: number;
   pendingHandshakesRefused: number; // inbound sockets refused because too many handshakes were open
@@ -58,6 +60,8 @@ export function newTransportStats(): TransportStats {
     disconnects: 0,
     reconnectAttempts: 0,
     dialFailures: 0,
+    knocksSent: 0,
+    knocksReceived: 0,
     authFailures: 0,
     handshakeTimeouts: 0,
     pendingHandshakesRefused: 0,

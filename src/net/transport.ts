@@ -4,7 +4,13 @@
 //
 // Connection rule: the validator with the lower index dials, the higher one accepts. If a second
 // authenticated connection for the same peer appears (a restarted peer, a half-open old socket),
-// the newest one wins and the older is closed.
+// the newest one wins and the older is closed. The higher index does not wait idle, though: while
+// it has no connection it "knocks", i.e. dials the lower index, completes the handshake and hangs
+// up; the lower index answers an authenticated knock by dialing at once instead of at the end of
+// its backoff. Without knocks a restarted validator stayed unreachable from lower indices for up to
+// reconnectMaxMs after it was back, and a second failure in that window (3 of 4 up, one link
+// missing) cost a second round timeout. A knock never becomes the connection, so there is never a
+// race between two directions.
 //
 // Handshake (all frames capped at maxHandshakeFrameBytes until it completes):
 //   dialer   → HELLO     (version, chainId, from, to, epoch, challengeD)
@@ -77,9 +83,8 @@ export interface TransportOptions {
   readonly gossipSeenMax?: number; // 65536 payload hashes
   readonly relayGossip?: boolean; // true
   readonly reconnectBaseMs?: number; // 100
-  // Only the lower index of a pair dials, so a restarted higher-index validator waits for the others'
-  // next attempt: with a few LAN peers a dial every 1–2 s is cheap, and a 10 s cap kept a restarted
-  // validator half-connected for seconds after it had caught up.
+  // With a few LAN peers a dial every 1–2 s is cheap; a restarted higher-index validator knocks
+  // (see above), so the lower index does not wait out this cap to reach it.
   readonly reconnectMaxMs?: number; // 2000
   readonly pingIntervalMs?: number; // 2000
   readonly idleTimeoutMs?: number; // 10000
@@ -99,11 +104,14 @@ export interface PeerStatus {
   readonly unacked: number;
 }
 
-type ConnState = 'connecting' | 'await_hello' | 'await_challenge' | 'await_auth' | 'open' | 'closed';
+// 'knocked': our knock's AUTH is written; we wait for the lower index to hang up.
+type ConnState = 'connecting' | 'await_hello' | 'await_challenge' | 'await_auth' | 'open' | 'knocked' | 'closed';
 
 interface Conn {
   readonly socket: Socket;
   readonly outbound: boolean;
+  /** an outbound dial to a lower index: handshake, then hang up (see the connection rule) */
+  readonly knock: boolean;
   readonly decoder: FrameDecoder;
   readonly myChallenge: Uint8Array;
   state: ConnState;
@@ -260,7 +268,7 @@ export class Transport {
 
   // ---- public API -------------------------------------------------------------------------
 
-  /** Listen, then dial every known higher-index peer. Resolves with the bound address. */
+  /** Listen, then dial every known higher-index peer and knock on every lower one. Resolves with the bound address. */
   async start(): Promise<HostPort> {
     if (this.state !== 'new') throw new NetError('bad_argument', 'start() may only be called once', 'state');
     this.state = 'started';
@@ -361,7 +369,7 @@ export class Transport {
       .map((p) => ({ index: p.index, connected: p.conn !== null, queued: p.queue.count, queuedBytes: p.queue.bytes, unacked: p.queue.unacked }));
   }
 
-  /** Close the connection to a peer (it will be re-established by the lower index). For operators and tests. */
+  /** Close the connection to a peer (the lower index re-establishes it; the higher one knocks). For operators and tests. */
   disconnect(index: number): void {
     const p = this.peerOrThrow(index, 'index');
     if (p.conn) this.closeConn(p.conn);
@@ -451,10 +459,11 @@ export class Transport {
 
   // ---- connections --------------------------------------------------------------------------
 
-  private newConn(socket: Socket, outbound: boolean, peer: Peer | null): Conn {
+  private newConn(socket: Socket, outbound: boolean, peer: Peer | null, knock = false): Conn {
     const c: Conn = {
       socket,
       outbound,
+      knock,
       decoder: new FrameDecoder({ maxFrameBytes: this.o.maxHandshakeFrameBytes }),
       myChallenge: newChallenge(),
       state: outbound ? 'connecting' : 'await_hello',
@@ -493,11 +502,18 @@ export class Transport {
   }
 
   private maybeDial(p: Peer): void {
-    if (this.state !== 'started' || p.index < this.index || p.conn || p.dialing || p.reconnectTimer || p.address.port === 0) return;
-    if (p.everDialed) this.stats.reconnectAttempts++;
-    p.everDialed = true;
+    if (this.state !== 'started' || p.conn || p.dialing || p.reconnectTimer || p.address.port === 0) return;
+    const knock = p.index < this.index;
+    if (knock) {
+      // The lower index is already dialing us: nothing to wake up.
+      if (this.inboundHandshakeFrom(p)) return;
+      this.stats.knocksSent++;
+    } else {
+      if (p.everDialed) this.stats.reconnectAttempts++;
+      p.everDialed = true;
+    }
     const socket = connect({ host: p.address.host, port: p.address.port, noDelay: true });
-    const c = this.newConn(socket, true, p);
+    const c = this.newConn(socket, true, p, knock);
     p.dialing = c;
     socket.once('connect', () => {
       if (c.state !== 'connecting') return;
@@ -514,8 +530,14 @@ export class Transport {
     });
   }
 
+  private inboundHandshakeFrom(p: Peer): boolean {
+    for (const c of this.conns) if (!c.outbound && c.peer === p && c.state === 'await_auth') return true;
+    return false;
+  }
+
+  /** Next dial (or, towards a lower index, knock) after a backoff delay. */
   private scheduleReconnect(p: Peer): void {
-    if (this.state !== 'started' || p.index < this.index || p.conn || p.dialing || p.reconnectTimer) return;
+    if (this.state !== 'started' || p.conn || p.dialing || p.reconnectTimer) return;
     const delay = backoffDelay(p.dialAttempt++, { baseMs: this.o.reconnectBaseMs, maxMs: this.o.reconnectMaxMs }, this.random);
     p.reconnectTimer = setTimeout(() => {
       p.reconnectTimer = null;
@@ -526,6 +548,7 @@ export class Transport {
   private closeConn(c: Conn): void {
     if (c.state === 'closed') return;
     const wasOpen = c.state === 'open';
+    const knocked = c.state === 'knocked';
     if (!c.outbound && !wasOpen) this.pendingHandshakes--;
     c.state = 'closed';
     this.conns.delete(c);
@@ -540,7 +563,7 @@ export class Transport {
     if (!p) return;
     if (p.dialing === c) {
       p.dialing = null;
-      if (!wasOpen) this.stats.dialFailures++;
+      if (!wasOpen && !knocked) this.stats.dialFailures++;
     }
     if (p.conn === c) {
       p.conn = null;
@@ -665,6 +688,8 @@ export class Transport {
     );
     if (!ok) throw authError(`bad handshake signature from validator ${p.index}`, 'signature');
     c.peerEpoch = m.epoch;
+    // A knock that is no longer needed (the lower index reached us meanwhile) just hangs up.
+    if (c.knock && (p.conn || this.inboundHandshakeFrom(p))) return this.closeConn(c);
     const signature = signAuth(this.key, {
       chainId: this.chainId,
       verifierChallenge: m.challenge,
@@ -673,7 +698,10 @@ export class Transport {
       verifierIndex: p.index,
     });
     this.writeControl(c, { type: MsgType.AUTH, signature });
-    this.establish(c, p);
+    if (!c.knock) return this.establish(c, p);
+    // Knock delivered once AUTH is out; the peer hangs up, and the 'close' event ends it here.
+    c.state = 'knocked';
+    c.socket.end();
   }
 
   private onAuth(c: Conn, m: AuthMsg): void {
@@ -684,7 +712,15 @@ export class Transport {
       m.signature,
     );
     if (!ok) throw authError(`bad handshake signature from validator ${p.index}`, 'signature');
-    this.establish(c, p);
+    if (p.index < this.index) return this.establish(c, p);
+    // An authenticated knock from a higher index: it has no connection to us, so dial it now.
+    this.stats.knocksReceived++;
+    this.closeConn(c);
+    if (p.conn) return;
+    p.dialAttempt = 0;
+    if (p.reconnectTimer) clearTimeout(p.reconnectTimer);
+    p.reconnectTimer = null;
+    this.maybeDial(p);
   }
 
   private onOpenMessage(c: Conn, m: Message): void {

@@ -26,8 +26,8 @@ async function raw(port: number): Promise<RawPeer> {
 const bytes = (...xs: number[]) => Uint8Array.from(xs);
 
 test('garbage and oversize frames close the connection, are counted, and do not disturb others', async () => {
-  const vs = validatorSet(3); // validator 2 is played by hand
-  const [a, b] = track(makeNode(0, vs), makeNode(1, vs));
+  const vs = validatorSet(3); // validator 0 is played by hand: only a lower index's handshake opens a connection
+  const [a, b] = track(makeNode(1, vs), makeNode(2, vs));
   await startAll([a, b]);
   await waitFor(() => b.t.connectedPeers().length === 1, 'connected');
   const port = b.t.address()!.port;
@@ -46,17 +46,17 @@ test('garbage and oversize frames close the connection, are counted, and do not 
   // 1 GiB claimed by an authenticated peer: refused against the 8 MiB cap, still on the header.
   const before = process.memoryUsage().arrayBuffers;
   const o2 = await raw(port);
-  await o2.handshake({ from: 2, to: 1, seed: seedFor(2), epoch: 1 });
-  await waitFor(() => b.t.connectedPeers().includes(2), 'raw peer authenticated');
+  await o2.handshake({ from: 0, to: 2, seed: seedFor(0), epoch: 1 });
+  await waitFor(() => b.t.connectedPeers().includes(0), 'raw peer authenticated');
   o2.write(Uint8Array.of(0x40, 0, 0, 0, 9, 9, 9, 9));
   await waitFor(() => o2.closed, 'authenticated oversize connection closed');
   assert.is(b.t.stats.oversizeFrames, 2);
   assert.ok(process.memoryUsage().arrayBuffers - before < 256 * 1024 * 1024, 'no 1 GiB buffer');
 
   // The honest connection was never disturbed.
-  assert.equal(b.t.connectedPeers(), [0]);
+  assert.equal(b.t.connectedPeers(), [1]);
   assert.is(b.t.stats.disconnects, 1, 'only the raw peer left');
-  a.t.send(1, MsgType.VOTE, bytes(1));
+  a.t.send(2, MsgType.VOTE, bytes(1));
   await waitFor(() => b.inbox.some((m) => m.payload[0] === 1), 'delivery after abuse');
 });
 
@@ -181,6 +181,31 @@ test('a peer that dies and comes back gets the messages queued meanwhile, in ord
   await waitFor(() => a.inbox.length === 1, 'redelivery to the restarted dialer');
   assert.equal(a.inbox[0], { from: 1, type: MsgType.COMMIT, payload: bytes(42) });
   assert.is(b.inbox.length, 5, 'no duplicates at b');
+});
+
+test('a restarted higher index knocks, and the lower index dials it at once instead of after its backoff', async () => {
+  const vs = validatorSet(2);
+  // a waits at least 30 s before redialing: within this test only a knock can bring the link back.
+  let [a, b] = track(makeNode(0, vs, { reconnectBaseMs: 60_000, reconnectMaxMs: 60_000 }), makeNode(1, vs));
+  await startAll([a, b]);
+  await waitFor(() => a.t.connectedPeers().length === 1, 'connected');
+  const bPort = b.t.address()!.port;
+  await b.t.stop();
+  await waitFor(() => a.t.connectedPeers().length === 0, 'a notices');
+  a.t.send(1, MsgType.VOTE, bytes(7));
+
+  [b] = track(makeNode(1, vs, { listen: `127.0.0.1:${bPort}` }));
+  await b.t.start();
+  b.t.setPeerAddress(0, `127.0.0.1:${a.t.address()!.port}`);
+  await waitFor(() => a.t.connectedPeers().length === 1 && b.t.connectedPeers().length === 1, 'link back through the knock');
+  await waitFor(() => b.inbox.length === 1, 'the queued vote delivered');
+  assert.equal(b.inbox[0], { from: 0, type: MsgType.VOTE, payload: bytes(7) });
+  assert.ok(a.t.stats.knocksReceived >= 1 && b.t.stats.knocksSent >= 1);
+  // The knock only woke a: the connection is still the one the lower index dialed.
+  assert.is(b.t.stats.connectsOut, 0);
+  assert.is(b.t.stats.connectsIn, 1);
+  assert.is(a.t.stats.connectsOut, 2);
+  assert.is(b.t.stats.dialFailures, 0, 'a completed knock is not a failed dial');
 });
 
 test('unacknowledged messages are rewritten after a reconnect; the receiver drops the copies', async () => {
