@@ -3,8 +3,8 @@
 // (every validator verifies every transaction, and four validators share the machine's 2 cores).
 // Cases: 4 validators flooded at a few rates; 7 validators at one rate; time from killing the
 // leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
-// Bounded: about 4–5 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
-// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000,<0.3 bound>,<0.4 bound>,<bound/2>,<bound>"), BENCH_CLUSTER_KILLS (3).
+// Bounded: about 6–7 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
+// BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000" and 0.4, 0.5, 0.55, 0.6, 1 × bound), BENCH_CLUSTER_KILLS (3).
 // Run: node --import tsx bench/cluster.ts
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -192,10 +192,12 @@ const parallelBefore = await parallelVerifyRate(cores);
 const rateBound4 = (cores * verifyBefore.perCore) / 4;
 const rateBound7 = (cores * verifyBefore.perCore) / 7;
 process.stderr.write(`verifier ${verifyBefore.name}: ${verifyBefore.perCore.toFixed(0)}/s per core → bound ${rateBound4.toFixed(0)} tx/s for 4 validators, ${rateBound7.toFixed(0)} for 7\n`);
-// Half the bound is the load the target names; the full bound shows what overload does.
-// 30 % and 40 % show where p99 still holds below the target rate (the bound measured before the
-// load can sit well above the median of all samples on this shared machine, shifting every case up).
-const rates4 = (process.env.BENCH_CLUSTER_RATES ?? `1000,${Math.round(rateBound4 * 0.3)},${Math.round(rateBound4 * 0.4)},${Math.round(rateBound4 / 2)},${Math.round(rateBound4)}`).split(',').map(Number);
+// Half the bound is the load the target names; the full bound shows what overload does. Committed
+// TPS is counted from the first send to the last commit, so a case offered at exactly half the bound
+// reports a little under 50 % even when every transaction commits: 55 % and 60 % are where the
+// target can be met, 40 % where p99 stands below it. (The bound measured before the load can also
+// sit above the median of all samples on this shared machine, shifting every case.)
+const rates4 = (process.env.BENCH_CLUSTER_RATES ?? ['1000', ...[0.4, 0.5, 0.55, 0.6, 1].map((f) => String(Math.round(rateBound4 * f)))].join(',')).split(',').map(Number);
 const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
 const gaps = await leaderKill();
 const verifyAfter = await verifyRate(2);
