@@ -63,11 +63,11 @@ export function qcFromCanon(v: Canon | undefined, field: string): QC {
 }
 
 export function tcToCanon(tc: TC): Canon {
-  return [tc.round, [...tc.signers], [...tc.highQcRounds], [...tc.sigs]];
+  return [tc.round, [...tc.signers], [...tc.highQcRounds], [...tc.sigs], qcToCanon(tc.highQC)];
 }
 
 export function tcFromCanon(v: Canon | undefined, field: string): TC {
-  const a = arr(v, field, 4);
+  const a = arr(v, field, 5);
   const signers = arr(a[1], `${field}.signers`, undefined, MAX_SIGNERS).map((x, i) => uint(x, `${field}.signers[${i}]`, MAX_SIGNERS - 1));
   ascending(signers, `${field}.signers`);
   const round = uint(a[0], `${field}.round`);
@@ -76,7 +76,7 @@ export function tcFromCanon(v: Canon | undefined, field: string): TC {
     if (r >= round) fail('bad_tc', `${field}.highQcRounds[${i}]`, 'must be below the TC round');
   });
   const sigs = arr(a[3], `${field}.sigs`, signers.length).map((x, i) => bytes(x, `${field}.sigs[${i}]`, undefined, MAX_SIG));
-  return { round, signers, highQcRounds, sigs };
+  return { round, signers, highQcRounds, sigs, highQC: qcFromCanon(a[4], `${field}.highQC`) };
 }
 
 export function tcOrNullFromCanon(v: Canon | undefined, field: string): TC | null {

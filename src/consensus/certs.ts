@@ -1,43 +1,32 @@
 // Verification of certificates, evidence and individual signatures against the validator set.
-// A QC is counted in the quorum weights of the block it certifies: the effective powers frozen at
-// the start of that block's epoch on its branch (chain-state.ts). A TC, which names no block, is
-// counted in bonded power. Slashing only ever lowers the weight of a validator proven faulty, so
-// quorums counted in any two such weight vectors still intersect in an honest validator
-// (docs/consensus.md, "Quorum weights").
+// Every certificate, QC or TC, is counted in the bonded powers of the validator set, which change
+// only by a committed reconfiguration (there is none yet: they are genesis'). Penalties (slashing,
+// RANDAO, later proofs of capacity) act on leader selection and rewards only, never on quorums: so
+// any two quorums share an honest validator exactly as in the textbook argument, whatever was
+// penalised on which branch (docs/consensus.md, "Quorum weights").
 import { toHex } from '../crypto/sha256.ts';
 import { bytesEqual, maxHighQcRound, proposalSignBytes, timeoutSignBytes, voteSignBytes } from './block.ts';
 import { fail } from './errors.ts';
-import { maxFaultyPower, quorumThreshold, signedPower, totalPower } from './quorum.ts';
+import { quorumThreshold, signedPower, totalPower } from './quorum.ts';
 import type { Evidence, QC, SigVerifier, TC, Validator } from './types.ts';
 
 /** Powers that certificates are counted in, with their total and the quorum threshold. */
 export interface Weights {
   readonly powers: readonly number[];
   readonly total: number;
-  /** Smallest signed power that certifies; infinite when every validator's weight is 0. */
+  /** Smallest signed power that certifies. */
   readonly quorum: number;
-  /** Identifies the vector in caches (the powers, comma-separated). */
-  readonly key: string;
 }
 
-// Weight vectors are shared by every block state of an epoch on a branch, so one Weights object
-// per powers array serves them all.
-const weightsCache = new WeakMap<readonly number[], Weights>();
-
 export function weightsOf(powers: readonly number[]): Weights {
-  let w = weightsCache.get(powers);
-  if (w === undefined) {
-    const total = totalPower(powers);
-    w = { powers, total, quorum: total > 0 ? quorumThreshold(total) : Number.POSITIVE_INFINITY, key: powers.join(',') };
-    weightsCache.set(powers, w);
-  }
-  return w;
+  const total = totalPower(powers);
+  return { powers, total, quorum: quorumThreshold(total) };
 }
 
 export class CertVerifier {
-  /** The bonded powers of the validator set: the weights of epoch 0. */
-  readonly genesisWeights: Weights;
-  /** QCs already verified, keyed by block hash, round, height and the weights that certified them; bounded, cleared when full. */
+  /** The bonded powers of the validator set: what every QC and TC is counted in. */
+  readonly bonded: Weights;
+  /** QCs and TCs already verified, keyed by all their fields; bounded, cleared when full. */
   private readonly verifiedQcs = new Set<string>();
   private readonly verifiedTcs = new Set<string>();
   cacheDrops = 0;
@@ -49,7 +38,7 @@ export class CertVerifier {
     readonly genesisHash: Uint8Array,
     private readonly cacheLimit = 1024,
   ) {
-    this.genesisWeights = weightsOf(validators.map((v) => v.power));
+    this.bonded = weightsOf(validators.map((v) => v.power));
   }
 
   genesisQcFor(): QC {
@@ -78,33 +67,20 @@ export class CertVerifier {
     return this.sigOk(voter, timeoutSignBytes(this.chainId, round, highQcRound), sig);
   }
 
-  /** Throws ConsensusError('bad_qc') unless `qc` is the genesis QC or carries valid votes reaching a quorum in `w`, the certified block's weights. */
-  verifyQC(qc: QC, field: string, w: Weights): void {
+  /** Throws ConsensusError('bad_qc') unless `qc` is the genesis QC or carries valid votes reaching a quorum of bonded power. */
+  verifyQC(qc: QC, field = 'qc'): void {
+    const w = this.bonded;
     if (qc.round === 0) {
       if (qc.height === 0 && qc.signers.length === 0 && bytesEqual(qc.blockHash, this.genesisHash)) return;
       fail('bad_qc', field, 'round-0 QC must be the genesis QC');
     }
     if (qc.height === 0) fail('bad_qc', `${field}.height`, 'only the genesis QC may certify height 0');
-    const key = `${qcKey(qc)}@${w.key}`;
+    const key = qcKey(qc);
     if (this.verifiedQcs.has(key)) return;
     if (signedPower(w.powers, qc.signers, `${field}.signers`) < w.quorum) fail('bad_qc', `${field}.signers`, 'signers do not reach a quorum');
     const bad = this.badVote(qc);
     if (bad >= 0) fail('bad_signature', `${field}.sigs[${bad}]`, `invalid vote signature of validator ${qc.signers[bad]}`);
     this.remember(this.verifiedQcs, key);
-  }
-
-  /**
-   * For a QC on a block this node cannot judge yet: are its votes valid and is at least one signer
-   * honest (signed bonded power above what can be faulty)? Then its round is real, worth syncing to.
-   */
-  plausibleQC(qc: QC): boolean {
-    const w = this.genesisWeights;
-    try {
-      if (signedPower(w.powers, qc.signers, 'qc.signers') <= maxFaultyPower(w.total)) return false;
-    } catch {
-      return false;
-    }
-    return this.badVote(qc) < 0;
   }
 
   /** Position of the first invalid vote signature in `qc`, or -1 when all are valid. */
@@ -113,21 +89,32 @@ export class CertVerifier {
     return qc.signers.findIndex((s, i) => !this.sigOk(s, msg, qc.sigs[i]!));
   }
 
-  /** A QC this node formed from votes it verified one by one, counted in `w`: a copy relayed back needs no second check. */
-  trustQC(qc: QC, w: Weights): void {
-    this.remember(this.verifiedQcs, `${qcKey(qc)}@${w.key}`);
+  /**
+   * A QC this node formed from votes it verified one by one, or that certifies a block whose header
+   * is already certified from above (its justify was checked by the honest voters of that block):
+   * a copy needs no second check.
+   */
+  trustQC(qc: QC): void {
+    this.remember(this.verifiedQcs, qcKey(qc));
   }
 
-  /** Throws ConsensusError('bad_tc') unless the timeouts are valid and reach a quorum of bonded power. */
+  /**
+   * Throws ConsensusError('bad_tc') unless the timeouts are valid, reach a quorum of bonded power,
+   * and the TC carries a valid QC of exactly the highest round any signer reported (as Aptos'
+   * TwoChainTimeoutCertificate): a signer can then only claim a high QC that really exists, so a
+   * block following the TC can always be justified by a QC at least that high.
+   */
   verifyTC(tc: TC, field = 'tc'): void {
-    const key = `${tc.round}/${tc.signers.join(',')}/${tc.highQcRounds.join(',')}/${tc.sigs.map(toHex).join('')}`;
+    const key = `${tc.round}/${tc.signers.join(',')}/${tc.highQcRounds.join(',')}/${tc.sigs.map(toHex).join('')}/${qcKey(tc.highQC)}`;
     if (this.verifiedTcs.has(key)) return;
-    const w = this.genesisWeights;
+    const w = this.bonded;
     if (signedPower(w.powers, tc.signers, `${field}.signers`) < w.quorum) fail('bad_tc', `${field}.signers`, 'signers do not reach a quorum');
+    if (tc.highQC.round !== maxHighQcRound(tc)) fail('bad_tc', `${field}.highQC.round`, `must be the highest round a signer reported (${maxHighQcRound(tc)}), got ${tc.highQC.round}`);
     tc.signers.forEach((s, i) => {
       if (tc.highQcRounds[i]! >= tc.round) fail('bad_tc', `${field}.highQcRounds[${i}]`, 'must be below the TC round');
       if (!this.verifyTimeout(s, tc.round, tc.highQcRounds[i]!, tc.sigs[i]!)) fail('bad_signature', `${field}.sigs[${i}]`, `invalid timeout signature of validator ${s}`);
     });
+    this.verifyQC(tc.highQC, `${field}.highQC`);
     this.remember(this.verifiedTcs, key);
   }
 

@@ -2,12 +2,13 @@
 // actions the driver must perform, in order. Contract (docs/consensus.md): the driver must make a
 // `persist` action durable before performing any later action of the same list, and must call
 // `onTimer(now)` once `now` ≥ the `at` of the latest `setTimer` action.
+import { encodeCanonical } from '../codec/canonical.ts';
 import { toHex } from '../crypto/sha256.ts';
 import { AppError, type ConsensusApp } from './app.ts';
 import {
-  bytesEqual, evidenceKey, genesisBlock, makeBlock, proposalSignBytes, randaoSignBytes, timeoutSignBytes, voteSignBytes,
+  bytesEqual, evidenceKey, genesisBlock, makeBlock, maxHighQcRound, proposalSignBytes, randaoSignBytes, timeoutSignBytes, voteSignBytes,
 } from './block.ts';
-import { CertVerifier, weightsOf, type Weights } from './certs.ts';
+import { CertVerifier } from './certs.ts';
 import {
   applyBlock, decodeChainState, encodeChainState, enterEpoch, epochOf, initialChainState, leaderInputs, randaoCommitment,
   type ChainRules, type ChainState, type EpochInfo, type SlashingEvent,
@@ -64,6 +65,8 @@ export interface ConsensusMetrics {
   invalidMessages: number;
   syncRequests: number;
   syncResponses: number;
+  /** Sync responses from a peer we had not asked (dropped unread). */
+  unsolicitedSyncResponses: number;
   syncBlocksApplied: number;
   droppedMessages: number;
   droppedOrphans: number;
@@ -83,7 +86,8 @@ interface VoteBucket {
 }
 
 interface TimeoutBucket {
-  readonly entries: Map<number, { readonly highQcRound: number; readonly sig: Uint8Array }>;
+  /** voter → the (verified) high QC it timed out with, and its signature over (round, highQC.round) */
+  readonly entries: Map<number, { readonly highQC: QC; readonly sig: Uint8Array }>;
   done: boolean;
 }
 
@@ -96,7 +100,7 @@ export class ConsensusCore {
   readonly metrics: ConsensusMetrics = {
     rounds: 0, timeouts: 0, tcsFormed: 0, qcsFormed: 0, viewChanges: 0, votesReceived: 0, votesCast: 0, proposalsReceived: 0,
     proposalsMade: 0, commits: 0, slashingEvents: 0, stateRootMismatches: 0, evidenceFound: 0, invalidMessages: 0, syncRequests: 0,
-    syncResponses: 0, syncBlocksApplied: 0, droppedMessages: 0, droppedOrphans: 0, droppedBlocks: 0,
+    syncResponses: 0, unsolicitedSyncResponses: 0, syncBlocksApplied: 0, droppedMessages: 0, droppedOrphans: 0, droppedBlocks: 0,
   };
   /** Recent slashing events from committed blocks (bounded). */
   readonly slashingLog: SlashingEvent[] = [];
@@ -120,16 +124,20 @@ export class ConsensusCore {
   private readonly detector: EquivocationDetector;
   private readonly pool: EvidencePool;
   private readonly leaders = new LeaderSelector();
-  /** Quorum weights of recent committed epochs: for QCs on committed blocks no longer in the tree. */
-  private readonly committedWeights = new Map<number, Weights>();
-  /** The highest QC seen for a block not known here: what block sync works towards. */
-  private wanted: QC | null = null;
   private lastTimeout: { round: number; bytes: Uint8Array } | null = null;
   private roundDeadline = Number.POSITIVE_INFINITY;
   private proposeAt: number | null = null;
   private lastTimerAt = Number.NaN;
   private sync: { toHash: string; fromHeight: number; at: number } | null = null;
+  /** The height the latest sync request to each peer started at (bounded by the number of validators). */
+  private readonly syncAsked = new Map<number, number>();
   private started = false;
+  /**
+   * The RANDAO reveal is the signature the commitment was made from, re-created when it is due: only
+   * a signer that gives the same signature twice (RFC 8032 Ed25519, not a hedged or remote signer
+   * that randomises) can take part. Checked once at construction; without it this node never commits.
+   */
+  private readonly randaoSigner: boolean;
   private now = 0;
   private out: Action[] = [];
 
@@ -159,14 +167,16 @@ export class ConsensusCore {
     this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
     const tipBlock = committedTip?.block ?? this.genesis;
     this.tipQC = committedTip?.qc ?? this.certs.genesisQcFor();
-    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.genesisWeights.powers) };
+    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.bonded.powers) };
     this.tree.set(hex(tipBlock.hash), this.tip);
-    this.noteCommittedWeights();
     this.committedByHash.set(hex(tipBlock.hash), tipBlock);
     this.safety = restoredSafety ?? initialSafety(this.tipQC);
     this.highQC = this.safety.highQC.round >= this.tipQC.round ? this.safety.highQC : this.tipQC;
     this.highTC = this.safety.highTC;
     this.rememberQC(this.tipQC);
+    // Its own domain tag: the probe signature can never be taken for a consensus message.
+    const probe = encodeCanonical(['numchain/signer-probe/v1', config.chainId]);
+    this.randaoSigner = signer !== null && bytesEqual(signer.sign(probe), signer.sign(probe));
   }
 
   // ---- inputs ------------------------------------------------------------------------------
@@ -176,6 +186,7 @@ export class ConsensusCore {
     return this.run(now, () => {
       this.started = true;
       this.round = 0;
+      if (this.self >= 0 && !this.randaoSigner) this.log('warn', 'the signer does not sign deterministically: this validator takes no part in RANDAO (it commits nothing, so it is never penalised for not revealing)');
       this.enterRound(Math.max(this.highQC.round, this.highTC?.round ?? 0) + 1, 'start');
     });
   }
@@ -191,7 +202,7 @@ export class ConsensusCore {
         case 'timeout': return this.onTimeout(from, msg);
         case 'cert':
           this.processQC(msg.qc, from, false);
-          if (msg.tc !== null) this.processTC(msg.tc, false);
+          if (msg.tc !== null) this.processTC(msg.tc, from, false);
           return;
         case 'sync_request': return this.onSyncRequest(from, msg);
         case 'sync_response': return this.onSyncResponse(from, msg);
@@ -215,11 +226,6 @@ export class ConsensusCore {
     });
   }
 
-  /** Blocks fetched by the driver from elsewhere (e.g. a peer's block log), verified like a sync response. */
-  onSyncedBlocks(from: number, blocks: readonly Block[], qc: QC | null, now: number): Action[] {
-    return this.run(now, () => this.onSyncResponse(from, { type: 'sync_response', blocks, qc }));
-  }
-
   /**
    * Log replay at restart: apply a block that was committed before the crash (the driver replays the
    * app itself). Call before start(), in height order, after importState() if a snapshot was used.
@@ -236,7 +242,6 @@ export class ConsensusCore {
     this.tip = { block, state };
     this.tipQC = qc;
     this.tree = new Map([[hex(block.hash), this.tip]]);
-    this.noteCommittedWeights();
     this.cacheCommitted(block);
     this.rememberQC(qc);
     this.rememberQC(h.justify);
@@ -257,7 +262,7 @@ export class ConsensusCore {
         if (parent === undefined) continue;
         try {
           this.checkHeader(b);
-          this.certs.verifyQC(b.header.justify, 'block.justify', this.weightsAt(parent));
+          this.certs.verifyQC(b.header.justify, 'block.justify');
           this.rememberQC(b.header.justify);
           if (b.header.justify.round > this.highQC.round) this.highQC = b.header.justify;
           this.insert(b, parent);
@@ -280,8 +285,6 @@ export class ConsensusCore {
     const state = decodeChainState(bytes, this.config.validators.length);
     this.tip = { block: this.tip.block, state };
     this.tree = new Map([[hex(this.tip.block.hash), this.tip]]);
-    this.committedWeights.clear();
-    this.noteCommittedWeights();
   }
 
   // ---- read-only views ---------------------------------------------------------------------
@@ -344,9 +347,16 @@ export class ConsensusCore {
     }
   }
 
+  /**
+   * Every persisted state carries the highest QC and TC known at that moment: each vote or timeout
+   * is signed in a round entered through one of them, and a timeout raises the lock to the high
+   * QC's round. So a restarted node resumes in round max(highQC, highTC) + 1, at or above every round
+   * it signed in, with a high QC at or above its lock: it can always time out there (no whole-cluster
+   * restart can leave every node unable to vote or time out).
+   */
   private persist(next: SafetyState): void {
-    this.safety = next;
-    this.out.push({ type: 'persist', safety: next });
+    this.safety = { ...next, highQC: this.highQC, highTC: this.highTC };
+    this.out.push({ type: 'persist', safety: this.safety });
   }
 
   private send(to: number | 'all', msg: ConsensusMessage): Uint8Array {
@@ -382,6 +392,23 @@ export class ConsensusCore {
     }
   }
 
+  /**
+   * Room for one more round in an aggregation map of at most maxAggregationRounds: the round furthest
+   * from ours goes (counted as dropped), so votes or timeouts signed for rounds far ahead (a faulty
+   * validator may sign any round) can never crowd out those of the round being decided. False when
+   * `round` itself is the furthest.
+   */
+  private makeRoom(map: Map<number, unknown>, round: number): boolean {
+    if (map.size < this.limits.maxAggregationRounds) return true;
+    const dist = (r: number) => Math.abs(r - this.round);
+    let far = round;
+    for (const r of map.keys()) if (dist(r) > dist(far)) far = r;
+    this.metrics.droppedMessages++;
+    if (far === round) return false;
+    map.delete(far);
+    return true;
+  }
+
   private rememberQC(qc: QC): void {
     const k = hex(qc.blockHash);
     if (this.qcByBlock.has(k)) return;
@@ -401,59 +428,23 @@ export class ConsensusCore {
     }
   }
 
-  /** Quorum weights of the block `e` holds: its epoch's frozen effective powers on its branch. */
-  private weightsAt(e: Entry): Weights {
-    return weightsOf(e.state.epochInfo.powers);
-  }
-
-  private noteCommittedWeights(): void {
-    const epoch = this.tip.state.epochInfo.epoch;
-    if (this.committedWeights.has(epoch)) return;
-    if (this.committedWeights.size >= 16) {
-      const oldest = this.committedWeights.keys().next().value;
-      if (oldest !== undefined) this.committedWeights.delete(oldest);
-    }
-    this.committedWeights.set(epoch, this.weightsAt(this.tip));
-  }
-
   /**
-   * Weights of the block `qc` certifies, or null when this node does not know that block. A QC is
-   * only ever judged in the weights of its own block's branch, so every node that judges it agrees;
-   * one that cannot fetches the block first.
+   * Verify and adopt a QC (highest QC, commits, round). Certificates are counted in bonded power, so
+   * a QC can be judged without its block; a block not known here is fetched from `from`.
    */
-  private weightsOfCertified(qc: QC): Weights | null {
-    if (qc.round === 0) return this.certs.genesisWeights;
-    const k = hex(qc.blockHash);
-    const e = this.tree.get(k);
-    if (e !== undefined) return this.weightsAt(e);
-    if (this.committedByHash.has(k)) return this.committedWeights.get(epochOf(qc.height, this.config.epochLength)) ?? null;
-    return null;
-  }
-
-  /**
-   * Verify and adopt a QC (highest QC, commits, round). Returns false, having asked `from` for the
-   * block, when the certified block is unknown here and the QC cannot be judged yet.
-   */
-  private processQC(qc: QC, from: number, trusted: boolean): boolean {
-    const w = this.weightsOfCertified(qc);
-    if (w === null) {
-      if (qc.height > this.tip.block.header.height) {
-        // Checked before it steers catch-up: a made-up round would keep sync asking for nothing.
-        if ((this.wanted === null || qc.round > this.wanted.round) && this.certs.plausibleQC(qc)) this.wanted = qc;
-        this.requestSync(from, qc.blockHash);
-      }
-      return false;
-    }
-    if (!trusted) this.certs.verifyQC(qc, 'qc', w);
+  private processQC(qc: QC, from: number, trusted: boolean): void {
+    if (!trusted) this.certs.verifyQC(qc, 'qc');
     this.rememberQC(qc);
     if (qc.round > this.highQC.round) this.highQC = qc;
+    if (qc.height > this.tip.block.header.height && !this.tree.has(hex(qc.blockHash))) this.requestSync(from, qc.blockHash);
     this.tryCommit(qc);
     if (qc.round >= this.round) this.enterRound(qc.round + 1, 'qc');
-    return true;
   }
 
-  private processTC(tc: TC, trusted: boolean): void {
+  /** Verify and adopt a TC, and the QC it carries (so our high QC is at least its highest round). */
+  private processTC(tc: TC, from: number, trusted: boolean): void {
     if (!trusted) this.certs.verifyTC(tc);
+    this.processQC(tc.highQC, from, true);
     if (this.highTC === null || tc.round > this.highTC.round) this.highTC = tc;
     if (tc.round >= this.round) this.enterRound(tc.round + 1, 'tc');
   }
@@ -466,6 +457,9 @@ export class ConsensusCore {
     if (this.safety.lastProposedRound >= round) return;
     const tc = this.highQC.round === round - 1 ? null : this.highTC !== null && this.highTC.round === round - 1 ? this.highTC : undefined;
     if (tc === undefined) return;
+    // Never below the TC's highest round: nobody could vote for it (processTC adopted the TC's QC,
+    // so this only happens with the test-only stale fork).
+    if (tc !== null && this.highQC.round < maxHighQcRound(tc)) return;
     const justify = tc !== null && this.config.unsafe?.staleQcFork === true ? this.staleJustify(round) ?? this.highQC : this.highQC;
     const parent = this.tree.get(hex(justify.blockHash));
     if (parent === undefined) return;
@@ -534,7 +528,7 @@ export class ConsensusCore {
 
   private randaoField(st: ChainState, height: number, epoch: number): RandaoField {
     const E = this.config.epochLength;
-    if (E < 2 || this.signer === null || this.self < 0) return { commit: null, reveal: null };
+    if (E < 2 || this.signer === null || this.self < 0 || !this.randaoSigner) return { commit: null, reveal: null };
     const pos = height % E;
     const half = Math.floor(E / 2);
     const committed = st.randaoCommits[this.self] ?? null;
@@ -544,6 +538,8 @@ export class ConsensusCore {
     if (pos >= half && committed !== null && st.randaoSecrets[this.self] === null) {
       const sig = this.signer.sign(randaoSignBytes(this.config.chainId, epoch));
       if (bytesEqual(randaoCommitment(sig), committed)) return { commit: null, reveal: sig };
+      // Only if the key changed since the commitment: this block then costs us the withholding penalty.
+      this.log('warn', `RANDAO: our signature for epoch ${epoch} does not match our commitment; not revealing`);
     }
     return { commit: null, reveal: null };
   }
@@ -554,13 +550,28 @@ export class ConsensusCore {
     if (h.chainId !== this.config.chainId) fail('bad_chain', 'proposal.block.chainId', `expected ${this.config.chainId}`);
     if (!this.certs.verifyProposalSig(h.proposer, h.round, h.height, b.hash, msg.sig)) fail('bad_signature', 'proposal.sig', 'invalid proposer signature');
     this.metrics.proposalsReceived++;
-    const ev = this.detector.observe('proposal', h.proposer, h.round, { height: h.height, blockHash: b.hash, sig: msg.sig });
-    if (ev !== null) this.addEvidence(ev, true);
     this.checkHeader(b);
     this.processQC(h.justify, from, false);
-    if (h.tc !== null) this.processTC(h.tc, false);
-    if (msg.highTC !== null) this.processTC(msg.highTC, false);
+    if (h.tc !== null) this.processTC(h.tc, from, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, from, false);
+    // A block for a round far ahead of ours (its certificates, which may move us there, were used
+    // above) can never get our vote, and a faulty leader could fill the block tree with them.
+    if (this.beyondWindow(h.round)) return;
+    this.observeSigned('proposal', h.proposer, h.round, { height: h.height, blockHash: b.hash, sig: msg.sig });
     this.handleBlock(b, from, msg);
+  }
+
+  /** Rounds so far ahead that nothing signed for them is kept (a faulty validator may sign any round). */
+  private beyondWindow(round: number): boolean {
+    if (round <= this.round + this.limits.maxFutureRounds) return false;
+    this.metrics.droppedMessages++;
+    return true;
+  }
+
+  /** Equivocation detection for a verified signed statement within the round window. */
+  private observeSigned(kind: 'vote' | 'proposal', validator: number, round: number, ref: { height: number; blockHash: Uint8Array; sig: Uint8Array }): void {
+    const ev = this.detector.observe(kind, validator, round, ref);
+    if (ev !== null) this.addEvidence(ev, true);
   }
 
   /** Structural rules that need no parent. */
@@ -615,7 +626,7 @@ export class ConsensusCore {
     if (h.proposer !== leader) fail('bad_proposer', 'block.proposer', `round ${h.round} belongs to validator ${leader}, not ${h.proposer}`);
     // Both were usually checked on arrival already (then this is a cache hit); a synced or restored
     // block's come here first.
-    this.certs.verifyQC(h.justify, 'block.justify', this.weightsAt(parent));
+    this.certs.verifyQC(h.justify, 'block.justify');
     if (h.tc !== null) this.certs.verifyTC(h.tc, 'block.tc');
     const state = applyBlock(parent.state, b, ph.round, this.rules);
     if (this.tree.size >= this.limits.maxPendingBlocks + 1) {
@@ -680,10 +691,10 @@ export class ConsensusCore {
   private onVote(from: number, msg: VoteMsg): void {
     if (!this.certs.verifyVote(msg.voter, msg.round, msg.height, msg.blockHash, msg.sig)) fail('bad_signature', 'vote.sig', 'invalid vote signature');
     this.metrics.votesReceived++;
-    const ev = this.detector.observe('vote', msg.voter, msg.round, { height: msg.height, blockHash: msg.blockHash, sig: msg.sig });
-    if (ev !== null) this.addEvidence(ev, true);
     this.processQC(msg.highQC, from, false);
-    if (msg.highTC !== null) this.processTC(msg.highTC, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, from, false);
+    if (this.beyondWindow(msg.round)) return;
+    this.observeSigned('vote', msg.voter, msg.round, { height: msg.height, blockHash: msg.blockHash, sig: msg.sig });
     this.aggregateVote(msg.voter, msg.round, msg.height, msg.blockHash, msg.sig);
   }
 
@@ -694,14 +705,7 @@ export class ConsensusCore {
     }
     let byBlock = this.votes.get(round);
     if (byBlock === undefined) {
-      if (this.votes.size >= this.limits.maxAggregationRounds) {
-        const lowest = Math.min(...this.votes.keys());
-        if (lowest > round) {
-          this.metrics.droppedMessages++;
-          return;
-        }
-        this.votes.delete(lowest);
-      }
+      if (!this.makeRoom(this.votes, round)) return;
       byBlock = new Map();
       this.votes.set(round, byBlock);
     }
@@ -720,22 +724,18 @@ export class ConsensusCore {
     this.tryFormQC(round, k);
   }
 
-  /**
-   * Form the QC once the votes reach a quorum in the weights of the block they certify. Votes for a
-   * block not known here wait for it (handleBlock calls again): its weights are its branch's.
-   */
+  /** Form the QC once the votes reach a quorum of bonded power (whether or not the block is known here yet). */
   private tryFormQC(round: number, k: string): void {
     const bucket = this.votes.get(round)?.get(k);
-    const entry = this.tree.get(k);
-    if (bucket === undefined || bucket.done || entry === undefined || entry.block.header.height !== bucket.height) return;
+    if (bucket === undefined || bucket.done) return;
     const { height, blockHash } = bucket;
     const signers = [...bucket.sigs.keys()].sort((a, b) => a - b);
-    const w = this.weightsAt(entry);
+    const w = this.certs.bonded;
     if (signedPower(w.powers, signers, 'votes') < w.quorum) return;
     bucket.done = true;
     this.metrics.qcsFormed++;
     const qc: QC = { round, height, blockHash, signers, sigs: signers.map((s) => bucket.sigs.get(s)!) };
-    this.certs.trustQC(qc, w);
+    this.certs.trustQC(qc);
     // Also sent to the next leader: when a voter crashes while sending, its vote reaches only some
     // nodes, and a next leader without this QC could not propose until the round timed out.
     const next = this.leaderFor(blockHash, round + 1);
@@ -765,40 +765,39 @@ export class ConsensusCore {
     this.metrics.timeouts++;
     const bytes = this.send('all', { type: 'timeout', round, voter: this.self, highQC: this.highQC, highTC: this.highTC, sig });
     this.lastTimeout = { round, bytes };
-    this.aggregateTimeout(this.self, round, qcRound, sig);
+    this.aggregateTimeout(this.self, round, this.highQC, sig);
   }
 
   private onTimeout(from: number, msg: TimeoutMsg): void {
     if (msg.highQC.round >= msg.round) fail('bad_field', 'timeout.highQC', 'must be below the timeout round');
     if (!this.certs.verifyTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig)) fail('bad_signature', 'timeout.sig', 'invalid timeout signature');
-    // A timeout counts only with a verified high QC (else a false high-QC round could demand a QC
-    // nobody has); one for a block unknown here waits for the block and the timeout's rebroadcast.
-    const checked = this.processQC(msg.highQC, from, false);
-    if (msg.highTC !== null) this.processTC(msg.highTC, false);
-    if (checked) this.aggregateTimeout(msg.voter, msg.round, msg.highQC.round, msg.sig);
+    // A timeout counts only with a verified high QC: the TC it joins must carry the QC of its highest round.
+    this.processQC(msg.highQC, from, false);
+    if (msg.highTC !== null) this.processTC(msg.highTC, from, false);
+    this.aggregateTimeout(msg.voter, msg.round, msg.highQC, msg.sig);
   }
 
-  private aggregateTimeout(voter: number, round: number, highQcRound: number, sig: Uint8Array): void {
+  private aggregateTimeout(voter: number, round: number, highQC: QC, sig: Uint8Array): void {
     if (round < this.round || round > this.round + this.limits.maxFutureRounds) return;
     let bucket = this.timeouts.get(round);
     if (bucket === undefined) {
-      if (this.timeouts.size >= this.limits.maxAggregationRounds) {
-        this.metrics.droppedMessages++;
-        return;
-      }
+      if (!this.makeRoom(this.timeouts, round)) return;
       bucket = { entries: new Map(), done: false };
       this.timeouts.set(round, bucket);
     }
     if (bucket.entries.has(voter) || bucket.done) return;
-    bucket.entries.set(voter, { highQcRound, sig });
+    bucket.entries.set(voter, { highQC, sig });
     const signers = [...bucket.entries.keys()].sort((a, b) => a - b);
-    const w = this.certs.genesisWeights;
+    const w = this.certs.bonded;
     const power = signedPower(w.powers, signers, 'timeouts');
     if (power >= w.quorum) {
       bucket.done = true;
-      const tc: TC = { round, signers, highQcRounds: signers.map((s) => bucket.entries.get(s)!.highQcRound), sigs: signers.map((s) => bucket.entries.get(s)!.sig) };
+      const entries = signers.map((s) => bucket.entries.get(s)!);
+      let top = entries[0]!.highQC;
+      for (const e of entries) if (e.highQC.round > top.round) top = e.highQC;
+      const tc: TC = { round, signers, highQcRounds: entries.map((e) => e.highQC.round), sigs: entries.map((e) => e.sig), highQC: top };
       this.metrics.tcsFormed++;
-      this.processTC(tc, true);
+      this.processTC(tc, this.self, true);
       this.send('all', { type: 'cert', qc: this.highQC, tc });
       return;
     }
@@ -847,7 +846,6 @@ export class ConsensusCore {
       this.cacheCommitted(entry.block);
       this.tip = entry;
       this.tipQC = q;
-      this.noteCommittedWeights();
     }
     this.pruneTree();
   }
@@ -898,9 +896,12 @@ export class ConsensusCore {
     // One request in flight per gap: while catching up every incoming certificate names a newer
     // block, and a request for each would fetch the same range many times over (the follow-up in
     // onSyncResponse extends it towards the highest QC anyway). A lost answer is retried after
-    // timeoutBaseMs.
+    // timeoutBaseMs, possibly from another peer.
     if (this.sync !== null && (this.sync.toHash === k || this.sync.fromHeight === fromHeight) && this.now - this.sync.at < this.config.timeoutBaseMs) return;
     this.sync = { toHash: k, fromHeight, at: this.now };
+    // Only an answer to a request is accepted, from the peer asked (see onSyncResponse); a late
+    // answer to an earlier request still counts, so each peer keeps its latest request.
+    this.syncAsked.set(from, fromHeight);
     this.metrics.syncRequests++;
     this.send(from, { type: 'sync_request', fromHeight, toHash });
   }
@@ -931,23 +932,47 @@ export class ConsensusCore {
     this.send(from, { type: 'sync_response', blocks, qc });
   }
 
+  /**
+   * Blocks answering our sync request. Nothing in a response is executed, stored or even partly
+   * inserted before the whole range is known to be certified: the top block by a QC whose signatures
+   * are checked first, every block below by the justify of the block above it (hashes are computed
+   * here, so a certified header certifies its parent's hash). An unsolicited, forged or malformed
+   * response costs at most one QC verification and the hashing of its headers.
+   */
   private onSyncResponse(from: number, msg: SyncResponseMsg): void {
     this.metrics.syncResponses++;
+    const fromHeight = this.syncAsked.get(from);
+    if (fromHeight === undefined) {
+      this.metrics.unsolicitedSyncResponses++;
+      return;
+    }
+    this.syncAsked.delete(from);
     const blocks = msg.blocks;
     if (blocks.length === 0) return;
-    for (let i = 0; i + 1 < blocks.length; i++) {
-      if (!bytesEqual(blocks[i + 1]!.header.justify.blockHash, blocks[i]!.hash)) fail('bad_block', `sync_response.blocks[${i + 1}].justify`, 'does not certify the previous block');
+    if (blocks[0]!.header.height !== fromHeight) fail('bad_block', 'sync_response.blocks[0].height', `must be the height asked for, ${fromHeight}`);
+    for (let i = 0; i < blocks.length; i++) {
+      this.checkHeader(blocks[i]!);
+      if (i > 0 && (blocks[i]!.header.height !== blocks[i - 1]!.header.height + 1 || !bytesEqual(blocks[i]!.header.justify.blockHash, blocks[i - 1]!.hash))) {
+        fail('bad_block', `sync_response.blocks[${i}].justify`, 'does not certify the previous block');
+      }
     }
+    // The certified top: the last block with the QC sent for it (or one known here), else the block
+    // below it, certified by the last block's justify.
     const last = blocks[blocks.length - 1]!;
-    let lastQC = msg.qc ?? this.qcByBlock.get(hex(last.hash)) ?? null;
-    if (lastQC !== null && !bytesEqual(lastQC.blockHash, last.hash)) lastQC = null;
+    const sent = msg.qc !== null && bytesEqual(msg.qc.blockHash, last.hash) && msg.qc.height === last.header.height ? msg.qc : null;
+    const lastQC = sent ?? this.qcByBlock.get(hex(last.hash)) ?? null;
     const certified = lastQC === null ? blocks.length - 1 : blocks.length;
+    if (certified === 0) return;
+    const topQC = lastQC ?? last.header.justify;
+    this.certs.verifyQC(topQC, 'sync_response.qc');
+    if (topQC.round !== blocks[certified - 1]!.header.round) fail('bad_qc', 'sync_response.qc.round', 'does not match the certified block');
     let applied = 0;
     for (let i = 0; i < certified; i++) {
       const b = blocks[i]!;
-      this.checkHeader(b);
       if (b.header.height <= this.tip.block.header.height) continue;
-      this.processQC(b.header.justify, from, false);
+      // The header is certified from above, and its honest voters checked its justify.
+      this.certs.trustQC(b.header.justify);
+      this.processQC(b.header.justify, from, true);
       // Not tree.size: inserting a block can commit and prune its ancestors.
       const k = hex(b.hash);
       const had = this.tree.has(k);
@@ -957,21 +982,15 @@ export class ConsensusCore {
         applied++;
       }
     }
-    if (lastQC !== null) this.processQC(lastQC, from, false);
+    this.processQC(topQC, from, true);
+    for (const b of blocks) this.adoptOrphans(hex(b.hash));
     // Only a response that brought new blocks asks for the next range: a duplicate (the answer to a
     // retried or overtaken request) asking again too would keep every extra request alive forever.
     if (applied > 0) {
       this.sync = null;
-      // More to fetch when the response was cut short: ask again towards the highest QC seen.
-      const want = this.wanted;
-      if (want !== null && !this.tree.has(hex(want.blockHash)) && want.height > this.tip.block.header.height) this.requestSync(from, want.blockHash);
-    }
-    for (const b of blocks) this.adoptOrphans(hex(b.hash));
-    // The QC that started the sync can be judged once its block is here (last: it may be invalid).
-    const want = this.wanted;
-    if (want !== null && (this.tree.has(hex(want.blockHash)) || want.height <= this.tip.block.header.height)) {
-      this.wanted = null;
-      this.processQC(want, from, false);
+      // More to fetch when the response was cut short: ask again towards the highest QC.
+      const want = this.highQC;
+      if (!this.tree.has(hex(want.blockHash)) && want.height > this.tip.block.header.height) this.requestSync(from, want.blockHash);
     }
   }
 }

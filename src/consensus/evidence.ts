@@ -69,11 +69,16 @@ export class EvidencePool {
     private readonly windowRounds: number,
   ) {}
 
-  /** Adds evidence unless already pending; returns true if it is new. */
-  add(e: Evidence): boolean {
+  /**
+   * Adds evidence unless already pending; returns true if it is new. One validator that equivocates
+   * in every round fills at most `perValidator` places, so it can never keep another's evidence out.
+   */
+  add(e: Evidence, perValidator = 4): boolean {
     const key = evidenceKey(e);
     if (this.items.has(key) || this.known.has(key)) return false;
-    if (this.items.size >= this.maxPool) {
+    let mine = 0;
+    for (const x of this.items.values()) if (x.validator === e.validator) mine++;
+    if (this.items.size >= this.maxPool || mine >= perValidator) {
       this.dropped++;
       return false;
     }
@@ -81,11 +86,15 @@ export class EvidencePool {
     return true;
   }
 
-  /** Evidence not already on the proposing branch (`onChain` keys), oldest rounds first. */
+  /**
+   * Evidence not already on the proposing branch (`onChain` keys), oldest rounds first, within the
+   * window a block of `currentRound` may carry: a faulty validator can equivocate in rounds ahead of
+   * ours, and that evidence waits until its round has come (chain-state.ts refuses it before).
+   */
   select(onChain: ReadonlySet<string>, currentRound: number, limit: number): Evidence[] {
     const min = currentRound - this.windowRounds;
     return [...this.items.values()]
-      .filter((e) => e.round >= min && !onChain.has(evidenceKey(e)))
+      .filter((e) => e.round >= min && e.round <= currentRound && !onChain.has(evidenceKey(e)))
       .sort((x, y) => x.round - y.round || x.validator - y.validator || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0))
       .slice(0, limit);
   }

@@ -18,12 +18,16 @@ export interface QC {
   readonly sigs: readonly Uint8Array[];
 }
 
-/** Timeout certificate: > 2/3 of the power timed out in `round`; each reports its highest QC round. */
+/**
+ * Timeout certificate: > 2/3 of the power timed out in `round`; each reports its highest QC round,
+ * and `highQC` is a QC of the highest of those rounds (so no signer can claim a QC that does not exist).
+ */
 export interface TC {
   readonly round: number;
   readonly signers: readonly number[];
   readonly highQcRounds: readonly number[];
   readonly sigs: readonly Uint8Array[];
+  readonly highQC: QC;
 }
 
 /** One signed statement about a block in a round (the two halves of an equivocation). */

@@ -109,8 +109,10 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
         engineSha256,
         round: node.core.currentRound,
         mempool: node.mempool.size,
-        votingPower: [...node.core.currentPowers()],
-        quorumWeights: [...node.core.currentEpoch().powers],
+        // Quorums are counted in bonded power; penalties lower the leader weight only (docs/consensus.md).
+        votingPower: g.validators.map((v) => v.bond),
+        leaderWeight: [...node.core.currentEpoch().powers],
+        effectivePower: [...node.core.currentPowers()],
         slashingEvents: node.core.slashingLog.length,
       };
     },
@@ -157,12 +159,12 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
 
     evidence(): unknown {
       return {
-        // Effective power after everything committed; it becomes the quorum weight (and the leader
-        // schedule's power) at the next epoch boundary. quorumWeights are those of the current epoch.
-        votingPower: [...node.core.currentPowers()],
+        // Effective power after everything committed: the leader weight from the next epoch boundary
+        // on. Voting power (what QCs and TCs count) is the bond and never changes.
+        effectivePower: [...node.core.currentPowers()],
         epoch: node.core.currentEpoch().epoch,
-        quorumWeights: [...node.core.currentEpoch().powers],
-        bonds: g.validators.map((v) => v.bond),
+        leaderWeight: [...node.core.currentEpoch().powers],
+        votingPower: g.validators.map((v) => v.bond),
         slashing: node.core.slashingLog,
         pending: node.core.pendingEvidence().map((e) => ({ kind: e.kind, validator: e.validator, round: e.round })),
       };

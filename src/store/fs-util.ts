@@ -83,7 +83,8 @@ export function atomicWriteFileSync(path: string, data: Uint8Array): void {
   fsyncDirSync(dirname(path));
 }
 
-function fsyncDirSync(dir: string): void {
+/** fsyncDir, synchronously. */
+export function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

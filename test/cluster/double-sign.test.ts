@@ -1,8 +1,8 @@
 // A double-signing validator on real processes: a second process runs with validator 0's key (a
 // failover pair that both came up, the classic way an operator equivocates). Its two instances sign
 // different proposals for the same rounds; the others turn that into evidence, commit it, slash
-// validator 0, and from the next epoch count its votes with the slashed weight. The chain keeps
-// committing and every node, the original validator 0 included, holds the same chain.
+// validator 0, and from the next epoch give it the slashed weight as a leader (its votes keep
+// counting with its bond: quorums are in bonded power). The chain keeps committing and every node, the original validator 0 included, holds the same chain.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ interface EvidenceJson {
   readonly slashing: readonly { kind: string; validator: number; before: number; after: number }[];
 }
 
-test('a validator running twice is caught equivocating, slashed, and loses quorum weight; the chain goes on', async () => {
+test('a validator running twice is caught equivocating, slashed, and loses leader weight (never voting power); the chain goes on', async () => {
   net = await startLocalnet();
   const honest = [1, 2, 3];
   witness = new ReceiptWitness(net.clients);
@@ -54,16 +54,18 @@ test('a validator running twice is caught equivocating, slashed, and loses quoru
   for (const e of events) assert.is(e.after, e.before - Math.ceil(e.before / 2), `slashing ${e.before} → ${e.after}`);
   say('double-sign', `validator 0 slashed after ${tEvidence} ms (${events.length} events so far: ${events.slice(0, 3).map((e) => `${e.kind} ${e.before}→${e.after}`).join(', ')})`);
 
-  // Effective power drops at once; quorum weights at the next epoch boundary (100 blocks by default).
-  const weights = async (i: number) => (await net!.health(i)) as unknown as { votingPower: number[]; quorumWeights: number[]; height: number } | null;
-  await waitUntil(async () => (await Promise.all(honest.map(weights))).every((h) => h !== null && h.quorumWeights[0]! < 100), 60_000, 'quorum weights with validator 0 slashed on validators 1–3');
+  // Effective power drops at once; the leader weight at the next epoch boundary (100 blocks by
+  // default). Voting power, what quorums count, stays the bond.
+  const weights = async (i: number) => (await net!.health(i)) as unknown as { votingPower: number[]; leaderWeight: number[]; effectivePower: number[]; height: number } | null;
+  await waitUntil(async () => (await Promise.all(honest.map(weights))).every((h) => h !== null && h.leaderWeight[0]! < 100), 60_000, 'leader weight of validator 0 slashed on validators 1–3');
   for (const i of honest) {
     const h = (await weights(i))!;
-    assert.equal(h.quorumWeights.slice(1), [100, 100, 100], `validator ${i}: honest weights are untouched`);
-    assert.ok(h.votingPower[0]! <= h.quorumWeights[0]!, `validator ${i}: the effective power is at most the epoch's weight`);
+    assert.equal(h.leaderWeight.slice(1), [100, 100, 100], `validator ${i}: honest weights are untouched`);
+    assert.ok(h.effectivePower[0]! <= h.leaderWeight[0]!, `validator ${i}: the effective power is at most the epoch's leader weight`);
+    assert.equal(h.votingPower, [100, 100, 100, 100], `validator ${i}: voting power is the bond`);
   }
   const h0 = Math.min(...(await heights(net, honest)));
-  say('double-sign', `quorum weights on validators 1–3 at height ≥ ${h0}: ${JSON.stringify((await weights(1))!.quorumWeights)}`);
+  say('double-sign', `leader weights on validators 1–3 at height ≥ ${h0}: ${JSON.stringify((await weights(1))!.leaderWeight)}`);
 
   twin.kill('SIGKILL');
   twin = null;

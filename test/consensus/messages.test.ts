@@ -36,7 +36,7 @@ test('every message type round-trips through its canonical encoding', () => {
   assert.ok(seen.has('proposal') && seen.has('vote'));
   const qc = genesisQC(h32(1));
   const extra: ConsensusMessage[] = [
-    { type: 'timeout', round: 3, voter: 2, highQC: qc, highTC: { round: 2, signers: [0, 1, 3], highQcRounds: [0, 1, 1], sigs: [h32(4), h32(5), h32(6)] }, sig: h32(9) },
+    { type: 'timeout', round: 3, voter: 2, highQC: qc, highTC: { round: 2, signers: [0, 1, 3], highQcRounds: [0, 1, 1], sigs: [h32(4), h32(5), h32(6)], highQC: { round: 1, height: 1, blockHash: h32(2), signers: [0, 1, 2], sigs: [h32(4), h32(5), h32(6)] } }, sig: h32(9) },
     { type: 'cert', qc, tc: null },
     { type: 'sync_request', fromHeight: 5, toHash: h32(3) },
     { type: 'sync_response', blocks: [], qc: null },
@@ -73,7 +73,9 @@ test('decoding rejects garbage with typed errors naming the field', () => {
   // Evidence halves must be ordered (one encoding per equivocation).
   rejects(encodeCanonical([TAG_MSG, 'evidence', ['vote', 1, 4, [2, h32(2), h32(7)], [2, h32(1), h32(8)]]]), 'bad_evidence');
   // A TC whose high-QC round is not below its round.
-  rejects(encodeCanonical([TAG_MSG, 'cert', [0, 0, h32(0), [], []], [3, [0], [3], [h32(1)]]]), 'bad_tc');
+  rejects(encodeCanonical([TAG_MSG, 'cert', [0, 0, h32(0), [], []], [3, [0], [3], [h32(1)], [0, 0, h32(0), [], []]]]), 'bad_tc');
+  // A TC without the QC of its highest round (the format before TCs carried it).
+  rejects(encodeCanonical([TAG_MSG, 'cert', [0, 0, h32(0), [], []], [3, [0], [2], [h32(1)]]]), 'bad_field', 'cert.tc');
 });
 
 test('a proposal whose transactions were tampered with is rejected, not voted for', () => {

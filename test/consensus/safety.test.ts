@@ -5,7 +5,9 @@ import { afterTimeout, afterVote, decodeSafety, encodeSafety, initialSafety, rou
 import type { TC } from '../../src/consensus/types.ts';
 
 const s0 = initialSafety(genesisQC(new Uint8Array(32)));
-const tc = (round: number, highs: number[]): TC => ({ round, signers: highs.map((_, i) => i), highQcRounds: highs, sigs: highs.map(() => new Uint8Array(32)) });
+const tc = (round: number, highs: number[]): TC => ({
+  round, signers: highs.map((_, i) => i), highQcRounds: highs, sigs: highs.map(() => new Uint8Array(32)), highQC: { ...genesisQC(new Uint8Array(32)), round: Math.max(...highs) },
+});
 
 test('votes for a block that extends the previous round QC', () => {
   assert.ok(safeToVote(s0, 1, 0, null));

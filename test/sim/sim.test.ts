@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { enumeratedSchedule } from '../../src/sim/faults.ts';
 import { nodesForSeed, runSimulation } from '../../src/sim/simulator.ts';
 
 test('random-fault seeds keep every invariant', () => {
@@ -64,6 +65,38 @@ test('a validator killed mid-run, some of its last messages lost: commits resume
       assert.ok(r.stats.maxGapAfterKillMs < 1500, `seed ${seed}, validator ${validator} killed: longest commit gap ${r.stats.maxGapAfterKillMs} ms`);
     }
   }
+});
+
+// Seeds of the new scenario classes that failed before issue 17's fixes (docs/consensus.md, Simulator).
+for (const [seed, what] of [[127, 'power cut after a TC'], [56, 'poisoned TCs'], [57, 'sync injection'], [52, 'far-future rounds']] as const) {
+  test(`seed ${seed} (${what}), which stopped the chain for good before, keeps every invariant`, () => {
+    const r = runSimulation({ seed, nodes: nodesForSeed(seed), faults: 'random' });
+    assert.ok(r.ok, r.violations.join(' | '));
+    assert.ok(r.stats.minHonestHeight > 20, `height ${r.stats.minHonestHeight}`);
+  });
+}
+
+test('f faulty validators poisoning TCs on 7 validators: refused, the chain goes on', () => {
+  for (const seed of [1, 2]) {
+    const r = runSimulation({ seed, nodes: 7, faults: { byzantine: 'poison-tc', byzantineCount: 2, partitions: true, maxDelayMs: 40 } });
+    assert.ok(r.ok, r.violations.join(' | '));
+    assert.ok(/poisonedTcs=[1-9]/.test(r.stats.adversary), `the coalition sent poisoned TCs: ${r.stats.adversary}`);
+    assert.ok(r.stats.minHonestHeight > 50, `height ${r.stats.minHonestHeight}`);
+  }
+});
+
+test('twins that really diverge, under an enumerated partition schedule', () => {
+  for (const index of [5, 77, 300]) {
+    const r = runSimulation({ seed: index, nodes: 4, faults: { byzantine: 'twins', roundPartitions: enumeratedSchedule(index, 4, 3, 4), maxDelayMs: 40 }, durationMs: 6000 });
+    assert.ok(r.ok, r.violations.join(' | '));
+    assert.ok(r.stats.minHonestHeight > 10);
+  }
+});
+
+test('asymmetric links and skewed clocks', () => {
+  const r = runSimulation({ seed: 3, nodes: 5, faults: { asymmetric: true, clockSkew: true, partitions: true, maxDelayMs: 100 }, durationMs: 8000 });
+  assert.ok(r.ok, r.violations.join(' | '));
+  assert.ok(r.stats.minHonestHeight > 10);
 });
 
 test('real Ed25519 signatures', () => {
