@@ -11,7 +11,8 @@ export type StoreErrorCode =
   | 'bad_snapshot_input'
   | 'snapshot_corrupt'
   | 'safety_corrupt'
-  | 'dir_locked';
+  | 'dir_locked'         // another live process holds the data directory
+  | 'dir_lock_failed';   // the lock could not be taken or checked (path too long, permissions)
 
 /** Typed store error. `path`, `offset` (bytes) and `line` (1-based) are set when they help an operator. */
 export class StoreError extends Error {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BlockLog } from '../../src/store/block-log.ts';
 import { dataDirLayout, openDataDir } from '../../src/store/data-dir.ts';
@@ -63,11 +63,12 @@ test('after kill -9 at a random moment, every acknowledged height is in the log,
       assert.is(run.exitSignal, 'SIGKILL', `child should have been killed; stderr: ${run.stderr}`);
       assert.ok(run.acked.length > 0, `child acknowledged nothing; stderr: ${run.stderr}`);
       everAcked = Math.max(everAcked, ...run.acked);
-      assert.ok(existsSync(dataDirLayout(dir).lockFile), 'kill -9 leaves the lock behind');
+      assert.ok(existsSync(dataDirLayout(dir).lockFile), 'kill -9 leaves LOCK (and a dead socket) behind');
 
-      // the parent takes over the stale lock and recovers the log
+      // the parent takes over the dead child's lock and recovers the log
       const cap = captureLogger();
       const { layout, lock } = await openDataDir(dir, { logger: cap.logger });
+      assert.is(cap.warnings.filter((w) => w.msg.includes('took over')).length, 1, 'one warning for the dead holder');
       const log = await BlockLog.open(layout.blockLog, { logger: cap.logger });
       if (log.openReport.tornTail) tornTails++;
       assert.ok(log.lastHeight >= everAcked, `acknowledged height ${everAcked} lost: log ends at ${log.lastHeight}`);
@@ -95,6 +96,7 @@ test('a child that exits normally without releasing leaves no lock behind', asyn
     assert.is(run.exitCode, 0, run.stderr);
     assert.is(Math.max(...run.acked), 5);
     assert.not.ok(existsSync(dataDirLayout(dir).lockFile));
+    assert.equal(readdirSync(dataDirLayout(dir).lockDir), [], 'nor its socket');
   } finally {
     await cleanup();
   }
