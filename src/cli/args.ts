@@ -13,10 +13,18 @@ export class UsageError extends Error {
 }
 
 export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
+  return withDefaults(parseGivenFlags(argv, specs), specs);
+}
+
+/** The flags as given on the command line, without defaults (for commands that merge a config file). */
+export function parseGivenFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Partial<Flags<S>> & { _: string[] } {
   const out: Record<string, unknown> = { _: [] as string[] };
-  for (const [k, s] of Object.entries(specs)) if (s.default !== undefined) out[k] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '-h' && specs.help?.type === 'boolean') {
+      out.help = true;
+      continue;
+    }
     if (!a.startsWith('--')) {
       (out._ as string[]).push(a);
       continue;
@@ -38,7 +46,14 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
       out[name] = n;
     } else out[name] = raw;
   }
-  return out as Flags<S>;
+  return out as Partial<Flags<S>> & { _: string[] };
+}
+
+/** `given` with the specs' defaults filled in where a flag is absent. */
+export function withDefaults<S extends FlagSpecs>(given: Partial<Flags<S>> & { _: string[] }, specs: S): Flags<S> {
+  const out: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(specs)) if (s.default !== undefined) out[k] = s.default;
+  return Object.assign(out, given) as Flags<S>;
 }
 
 export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
@@ -49,7 +64,7 @@ export function formatHelp(usage: string, summary: string, specs: FlagSpecs): st
     const width = Math.max(...names.map((n) => n.length + (specs[n].type === 'boolean' ? 0 : 4))) + 4;
     for (const n of names) {
       const s = specs[n];
-      const left = `  --${n}${s.type === 'boolean' ? '' : ' <' + (s.type === 'number' ? 'n' : 'v') + '>'}`;
+      const left = n === 'help' && s.type === 'boolean' ? '  -h, --help' : `  --${n}${s.type === 'boolean' ? '' : ' <' + (s.type === 'number' ? 'n' : 'v') + '>'}`;
       const def = s.default !== undefined && s.default !== false ? ` (default ${s.default})` : '';
       lines.push(left.padEnd(width + 2) + s.help + def);
     }
@@ -58,7 +73,7 @@ export function formatHelp(usage: string, summary: string, specs: FlagSpecs): st
 }
 
 /**
- * The common start of a command: parse its flags, print its help for --help (returns null: exit 0),
+ * The common start of a command: parse its flags, print its help for --help or -h (returns null: exit 0),
  * and refuse positional arguments it does not take.
  */
 export function parseCommandFlags<S extends FlagSpecs>(argv: readonly string[], specs: S, usage: string, summary: string): Flags<S> | null {

@@ -11,7 +11,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the same .wasm on a seeded op stream in Node, Bun, Deno, Chromium, Firefox and wabt; compare roots',
     load: async () => (await import('./determinism.ts')).command,
   },
-  genesis: { summary: 'write a genesis document and validator key files', load: async () => (await import('./genesis.ts')).command },
+  init: { summary: 'create this validator’s key, signed public record and config in a node home (--home DIR)', load: async () => (await import('./init.ts')).command },
+  genesis: { summary: 'assemble genesis from signed validator records (--validators), or a one-machine localnet with keys', load: async () => (await import('./genesis.ts')).command },
+  testnet: { summary: 'one ready node home per host: key, config, record and the shared genesis (--hosts a,b,c,d)', load: async () => (await import('./testnet.ts')).command },
   run: { summary: 'run one validator (recover, join gossip, serve the HTTP API)', load: async () => (await import('./run.ts')).command },
   ma: { summary: 'Memory Arithmetic engine tools: `ma apply FILE [--each]`', load: async () => (await import('./ma.ts')).command },
   tx: { summary: 'sign one op, submit it to a node, wait for and print its receipt', load: async () => (await import('./tx.ts')).command },
@@ -24,21 +26,44 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
   return [
-    'usage: numchain <command> [options]   (numchain <command> --help for details)',
+    'usage: numchain <command> [options]   (numchain help <command>, or numchain <command> --help, for details)',
     '',
     'commands:',
     ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}${c.summary}`),
+    `  ${'version'.padEnd(width)}print the numchain version and the SHA-256 of this engine build`,
+    `  ${'help'.padEnd(width)}this list, or one command's flags: numchain help run`,
   ].join('\n');
 }
 
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { PROJECT_ROOT, engineSha256Hex } = await import('../engine/node-loader.ts');
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  let engine: string;
+  try {
+    engine = engineSha256Hex();
+  } catch (e) {
+    engine = `unavailable (${(e as Error).message})`;
+  }
+  return `numchain ${pkg.version}\nengine sha256 ${engine}\nnode ${process.version}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) {
+    [name, rest] = [rest[0]!, ['--help']];
+    if (name === 'version' || name === 'help') {
+      console.log(help());
+      return 0;
+    }
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return name === undefined ? 2 : 0;
   }
-  if (name === '--version') {
-    console.log('numchain 0.1.0');
+  if (name === 'version' || name === '--version') {
+    console.log(await version());
     return 0;
   }
   const entry = COMMANDS[name];

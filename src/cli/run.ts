@@ -1,21 +1,32 @@
 // `numchain run`: one validator process. Logs to stderr; exits non-zero with the reason when it
 // cannot start (engine or key not matching genesis, locked data dir, replay mismatch, ...).
+//
+// Where its settings come from, later winning: the defaults below, the config file (`--home DIR`
+// reads DIR/config.toml, written by `numchain init`), the command line. With --home or --key and no
+// --node-index, the validator finds its index by its key's public key in genesis.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { engineSha256Hex } from '../engine/node-loader.ts';
+import { AddressError, barePort, formatHostPort, listenAddress, parseHostPort } from '../node/addresses.ts';
+import { readGenesis, validatorIndexOfKey, type Genesis } from '../node/genesis.ts';
 import { createLogger, type LogLevel } from '../node/logger.ts';
 import { createNodeApi } from '../node/node-api.ts';
 import { NumchainNode } from '../node/node.ts';
 import { startRpcServer } from '../rpc/server.ts';
-import { parseCommandFlags, UsageError } from './args.ts';
+import { formatHelp, parseGivenFlags, UsageError, withDefaults } from './args.ts';
+import { readConfig, type ConfigShape } from './config.ts';
 import type { Command } from './main.ts';
 
-const FLAGS = {
-  genesis: { type: 'string', help: 'genesis document', default: 'genesis/localnet-4/genesis.json' },
-  'node-index': { type: 'number', help: 'this validator’s index in genesis' },
-  key: { type: 'string', help: 'key file (default: key-<index>.json beside genesis)' },
-  'data-dir': { type: 'string', help: 'data directory (default: data/node-<index>)' },
-  rpc: { type: 'string', help: 'HTTP API listen address host:port (default: the genesis address of this validator)' },
-  gossip: { type: 'string', help: 'gossip listen address host:port (default: from genesis)' },
-  peers: { type: 'string', help: 'override peer gossip addresses: i=host:port,j=host:port' },
+export const RUN_FLAGS = {
+  home: { type: 'string', help: 'node home from `numchain init`/`numchain testnet`: reads HOME/config.toml; genesis, key and data dir default to HOME/genesis.json, HOME/key.json, HOME/data' },
+  config: { type: 'string', help: 'config file (default HOME/config.toml; TOML, or JSON when it ends in .json): keys are these flags, flags override it' },
+  genesis: { type: 'string', help: 'genesis document (default HOME/genesis.json with --home, else genesis/localnet-4/genesis.json)' },
+  'node-index': { type: 'number', help: 'this validator’s index in genesis (default with --home or --key: the validator whose public key is the key’s)' },
+  key: { type: 'string', help: 'key file (default HOME/key.json with --home, else key-<index>.json beside genesis)' },
+  'data-dir': { type: 'string', help: 'data directory (default HOME/data with --home, else data/node-<index>)' },
+  rpc: { type: 'string', help: 'HTTP API listen address host:port, or a bare port on 127.0.0.1 (default: this validator’s rpc address in genesis)' },
+  gossip: { type: 'string', help: 'gossip listen address host:port, or a bare port on every interface, 0.0.0.0 (default: this validator’s gossip address in genesis); peers dial the address in genesis' },
+  peers: { type: 'string', help: 'comma list: i=host:port dials validator i there instead of its genesis address; a plain host:port must be a gossip address in genesis (it names that validator)' },
   'snapshot-every': { type: 'number', help: 'write a snapshot every N blocks (0 = never)', default: 200 },
   'verify-workers': { type: 'number', help: 'worker threads verifying transaction signatures (0 = on the main thread)', default: 2 },
   'verify-nice': { type: 'number', help: 'nice value of those threads (0-19; higher yields the cores to consensus first)', default: 10 },
@@ -23,44 +34,154 @@ const FLAGS = {
   help: { type: 'boolean', help: 'show this help' },
 } as const;
 
-function hostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(.*):(\d{1,5})$/.exec(s);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`${what} must be host:port, got "${s}"`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+export const RUN_CONFIG_SHAPE: ConfigShape = {
+  flagOnly: ['home', 'config', 'help'],
+  paths: ['genesis', 'key', 'data-dir'],
+  ports: ['rpc', 'gossip'],
+  lists: ['peers'],
+};
+
+const USAGE = 'numchain run --home DIR [flags]   or   numchain run --genesis FILE --node-index I [--rpc PORT|host:port] [--gossip PORT|host:port] [--peers ...]';
+const SUMMARY = `Start one validator: recover from the data directory (snapshot + log replay), join the other validators over
+TCP gossip, serve the HTTP API. Stop with Ctrl-C (SIGINT) or SIGTERM.
+
+Settings come from the defaults, then the config file, then the command line (each overriding the one before).
+A bare port listens on 127.0.0.1 for --rpc (the API stays on this machine unless you say otherwise) and on
+0.0.0.0 for --gossip (other machines must reach it; peers are authenticated by their genesis keys).`;
+
+/** Everything `numchain run` needs, resolved from defaults, the config file and the flags. */
+export interface RunSettings {
+  readonly configPath: string | null;
+  readonly genesisPath: string;
+  readonly genesis: Genesis;
+  readonly index: number;
+  readonly keyPath: string | undefined;
+  readonly dataDir: string;
+  /** HTTP API listen address host:port */
+  readonly rpc: string;
+  /** gossip listen address host:port (undefined: this validator's genesis address) */
+  readonly gossip: string | undefined;
+  readonly peers: ReadonlyMap<number, string>;
+  readonly snapshotEvery: number;
+  readonly verifyWorkers: number;
+  readonly verifyNice: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Resolve `numchain run` arguments (null: --help was printed). Reads the config, genesis and key. */
+export function resolveRunSettings(argv: readonly string[]): RunSettings | null {
+  const given = parseGivenFlags(argv, RUN_FLAGS);
+  if (given.help) {
+    console.log(formatHelp(USAGE, SUMMARY, RUN_FLAGS));
+    return null;
+  }
+  if (given._.length) throw new UsageError(`unexpected argument "${given._[0]}"`);
+  const home = given.home === undefined ? undefined : resolve(given.home);
+  const configPath = given.config !== undefined ? resolve(given.config) : home !== undefined ? join(home, 'config.toml') : null;
+  if (home !== undefined && given.config === undefined && !existsSync(configPath!)) {
+    throw new Error(`${configPath} does not exist: make the node home with \`numchain init --home ${given.home}\` (or pass --config FILE)`);
+  }
+  const fromFile = configPath === null ? {} : readConfig(configPath, RUN_FLAGS, RUN_CONFIG_SHAPE, home ?? resolve(configPath, '..'));
+  const f = withDefaults({ ...fromFile, ...given } as typeof given, RUN_FLAGS);
+
+  const level = f['log-level'] as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
+  const genesisPath = f.genesis ?? (home !== undefined ? join(home, 'genesis.json') : 'genesis/localnet-4/genesis.json');
+  if (home !== undefined && !existsSync(genesisPath)) {
+    throw new Error(`no genesis at ${genesisPath}: copy there the genesis.json assembled by \`numchain genesis --validators ...\` (every validator needs the same file)`);
+  }
+  const genesis = readGenesis(genesisPath);
+  const keyPath = f.key ?? (home !== undefined ? join(home, 'key.json') : undefined);
+  let index = f['node-index'];
+  if (index === undefined) {
+    if (keyPath === undefined) throw new UsageError('--node-index is required (or --home / --key: the index is then found by the key)');
+    index = validatorIndexOfKey(keyPath, genesis, genesisPath);
+  } else if (!Number.isInteger(index) || index < 0 || index >= genesis.validators.length) {
+    throw new UsageError(`--node-index ${index} is not a validator index in genesis (0..${genesis.validators.length - 1})`);
+  }
+  const me = genesis.validators[index]!;
+  return {
+    configPath,
+    genesisPath,
+    genesis,
+    index,
+    keyPath,
+    dataDir: f['data-dir'] ?? (home !== undefined ? join(home, 'data') : `data/node-${index}`),
+    rpc: address(f.rpc ?? me.rpc, '127.0.0.1', '--rpc'),
+    gossip: f.gossip === undefined ? undefined : address(f.gossip, '0.0.0.0', '--gossip'),
+    peers: f.peers === undefined ? new Map() : parsePeers(f.peers, genesis),
+    snapshotEvery: f['snapshot-every'],
+    verifyWorkers: f['verify-workers'],
+    verifyNice: f['verify-nice'],
+    logLevel: level,
+  };
+}
+
+function address(s: string, bareHost: string, what: string): string {
+  try {
+    return listenAddress(s, bareHost, what);
+  } catch (e) {
+    throw e instanceof AddressError ? new UsageError(e.message) : e;
+  }
+}
+
+/**
+ * --peers: "i=host:port" dials validator i at that address instead of its genesis one; a plain
+ * "host:port" must be some validator's gossip address in genesis and names that validator (the
+ * seed's form). Validators not listed are dialed at their genesis addresses either way.
+ */
+export function parsePeers(spec: string, genesis: Genesis): Map<number, string> {
+  const peers = new Map<number, string>();
+  const n = genesis.validators.length;
+  for (const raw of spec.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const m = /^(\d+)=(.+)$/.exec(part);
+    const addr = m ? m[2]! : part;
+    if (barePort(addr) !== null) throw new UsageError(`--peers: "${part}" needs a host (host:port): a peer is on another machine`);
+    let hp;
+    try {
+      hp = formatHostPort(parseHostPort(addr, `--peers entry "${part}"`));
+    } catch (e) {
+      throw e instanceof AddressError ? new UsageError(`${e.message} (entries are i=host:port or a genesis gossip address)`) : e;
+    }
+    if (m) {
+      const i = Number(m[1]);
+      if (i >= n) throw new UsageError(`--peers: ${i} is not a validator index (genesis has 0..${n - 1})`);
+      peers.set(i, hp);
+      continue;
+    }
+    const v = genesis.validators.find((x) => x.gossip === hp);
+    if (!v) {
+      const known = genesis.validators.map((x) => `${x.index}=${x.gossip}`).join(', ');
+      throw new UsageError(`--peers: ${hp} is not the gossip address of any validator in genesis (${known}); write i=${hp} to dial validator i there`);
+    }
+    peers.set(v.index, hp);
+  }
+  return peers;
 }
 
 export const command: Command = {
   summary: 'run one validator',
   async run(argv) {
-    const f = parseCommandFlags(argv, FLAGS, 'numchain run --genesis FILE --node-index I [--data-dir DIR] [--rpc host:port] [--gossip host:port] [--peers ...]', 'Start one validator: recover from the data directory (snapshot + log replay), join the other validators over\nTCP gossip, serve the HTTP API. Stop with Ctrl-C (SIGINT) or SIGTERM.');
-    if (f === null) return 0;
-    const index = f['node-index'];
-    if (index === undefined || !Number.isInteger(index) || index < 0) throw new UsageError('--node-index is required (a validator index from genesis)');
-    const level = f['log-level'] as LogLevel;
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
-    const peers = new Map<number, string>();
-    if (f.peers) {
-      for (const part of f.peers.split(',')) {
-        const m = /^(\d+)=(.+)$/.exec(part.trim());
-        if (!m) throw new UsageError(`--peers entries must be i=host:port, got "${part}"`);
-        hostPort(m[2], `--peers ${m[1]}`);
-        peers.set(Number(m[1]), m[2]);
-      }
-    }
-    const logger = createLogger({ name: `node ${index}`, level });
+    const s = resolveRunSettings(argv);
+    if (s === null) return 0;
+    const index = s.index;
+    const logger = createLogger({ name: `node ${index}`, level: s.logLevel });
+    logger.info('starting', { validator: s.genesis.validators[index]!.name, index, genesis: s.genesisPath, config: s.configPath ?? '-' });
     const node = await NumchainNode.open({
-      genesisPath: f.genesis,
+      genesisPath: s.genesisPath,
       index,
-      dataDir: f['data-dir'] ?? `data/node-${index}`,
-      keyPath: f.key,
-      gossip: f.gossip,
-      peers,
+      dataDir: s.dataDir,
+      keyPath: s.keyPath,
+      gossip: s.gossip,
+      peers: s.peers,
       logger,
-      snapshotEvery: f['snapshot-every'],
-      verifyWorkers: f['verify-workers'],
-      verifyNice: f['verify-nice'],
+      snapshotEvery: s.snapshotEvery,
+      verifyWorkers: s.verifyWorkers,
+      verifyNice: s.verifyNice,
     });
-    const rpcAddr = hostPort(f.rpc ?? node.genesis.validators[index].rpc, '--rpc');
+    const rpcAddr = parseHostPort(s.rpc, '--rpc');
     const rpc = await startRpcServer(createNodeApi(node, engineSha256Hex()), { host: rpcAddr.host, port: rpcAddr.port, metrics: node.metrics });
     logger.info('rpc listening', { url: rpc.url });
     await node.start();

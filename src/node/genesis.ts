@@ -1,6 +1,6 @@
 // The genesis document: everything every node must agree on before block 1. Validated strictly so a
 // typo fails at start-up with the field named, not as a consensus split later.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { keypairFromSeed, publicKeyOf } from '../crypto/ed25519.ts';
@@ -181,15 +181,44 @@ export function readGenesis(path: string): Genesis {
   return parseGenesis(json);
 }
 
+/**
+ * The secret key in a key file. Errors never quote the file: JSON.parse's message shows the text
+ * around a syntax error, which here is the secret.
+ */
+export function readSecretKey(path: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new GenesisError('key', `cannot read key file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GenesisError('key', `key file ${path} is not valid JSON`);
+  }
+  if (json === null || typeof json !== 'object') throw new GenesisError('key', `key file ${path} must hold a JSON object with secretKey`);
+  try {
+    return fromHex((json as Record<string, unknown>).secretKey, 'secretKey', 32);
+  } catch (e) {
+    throw new GenesisError('key', `key file ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The index of the validator whose key is in `path`: how a node started with --home finds itself. */
+export function validatorIndexOfKey(path: string, genesis: Genesis, genesisPath = 'genesis'): number {
+  const pub = toHex(publicKeyOf(readSecretKey(path)));
+  const i = genesis.validators.findIndex((v) => v.publicKey === pub);
+  if (i < 0) {
+    throw new GenesisError('key', `the key in ${path} (public key ${pub}) is not a validator in ${genesisPath}: was it assembled from this node's validator.json?`);
+  }
+  return i;
+}
+
 /** Read a validator key file and check it against genesis. */
 export function readKeyFile(path: string, genesis: Genesis, index: number): Uint8Array {
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new GenesisError('key', `cannot read key file ${path}: ${(e as Error).message}`);
-  }
-  const secretKey = fromHex(json.secretKey, 'secretKey', 32);
+  const secretKey = readSecretKey(path);
   const v = genesis.validators[index];
   if (!v) throw new GenesisError('key', `node index ${index} is not a validator in genesis (it has ${genesis.validators.length})`);
   const pub = publicKeyOf(secretKey);
@@ -215,6 +244,30 @@ export interface GenerateOptions {
   readonly keySeed?: number;
 }
 
+/** Everything in a genesis document but its validators, with the defaults of a localnet. */
+export interface GenesisParams {
+  readonly chainId?: string;
+  readonly engineSha256: string;
+  readonly genesisTime: number;
+  readonly ma?: MaParams;
+  readonly chain?: Partial<GenesisChain>;
+  readonly consensus?: Partial<GenesisConsensus>;
+}
+
+/** A checked genesis document for these validators (from generateGenesis or validator records). */
+export function buildGenesis(o: GenesisParams, validators: readonly GenesisValidator[]): Genesis {
+  return parseGenesis({
+    version: GENESIS_VERSION,
+    chainId: o.chainId ?? 'numchain-localnet',
+    genesisTime: o.genesisTime,
+    engine: { sha256: o.engineSha256 },
+    ma: o.ma ?? DEFAULT_MA_PARAMS,
+    chain: { ...DEFAULT_CHAIN, ...(o.ma ? { maxTxBytes: 4 * o.ma.dim + 256 } : {}), ...o.chain },
+    consensus: { ...DEFAULT_CONSENSUS, ...o.consensus },
+    validators,
+  });
+}
+
 /** Make a genesis document and one secret key per validator. */
 export function generateGenesis(o: GenerateOptions): { genesis: Genesis; keys: KeyFile[] } {
   const host = o.host ?? '127.0.0.1';
@@ -228,17 +281,7 @@ export function generateGenesis(o: GenerateOptions): { genesis: Genesis; keys: K
     keys.push({ index: i, publicKey: toHex(kp.publicKey), secretKey: toHex(kp.secretKey) });
     validators.push({ index: i, name: `v${i}`, publicKey: toHex(kp.publicKey), bond: o.bonds?.[i] ?? 100, gossip: `${host}:${gp + i}`, rpc: `${host}:${rp + i}` });
   }
-  const genesis = parseGenesis({
-    version: GENESIS_VERSION,
-    chainId: o.chainId ?? 'numchain-localnet',
-    genesisTime: o.genesisTime,
-    engine: { sha256: o.engineSha256 },
-    ma: o.ma ?? DEFAULT_MA_PARAMS,
-    chain: { ...DEFAULT_CHAIN, ...(o.ma ? { maxTxBytes: 4 * o.ma.dim + 256 } : {}), ...o.chain },
-    consensus: { ...DEFAULT_CONSENSUS, ...o.consensus },
-    validators,
-  });
-  return { genesis, keys };
+  return { genesis: buildGenesis(o, validators), keys };
 }
 
 function seededKey(seed: number, index: number): Uint8Array {
@@ -250,17 +293,67 @@ function seededKey(seed: number, index: number): Uint8Array {
   return out;
 }
 
-/** Write genesis.json and key-<i>.json (mode 0600) beside it. Returns the paths. */
-export function writeGenesisFiles(out: string, genesis: Genesis, keys: readonly KeyFile[]): { genesis: string; keys: string[] } {
+/** Refusing to replace a key or a genesis document (or another file that must not change unnoticed). */
+export class FileExistsError extends Error {
+  override readonly name = 'FileExistsError';
+  readonly code = 'exists';
+  constructor(
+    readonly path: string,
+    hint = '--force replaces it',
+  ) {
+    super(`${path} already exists; refusing to overwrite it (${hint})`);
+  }
+}
+
+export interface WriteOptions {
+  /** replace existing files (default: refuse with FileExistsError) */
+  readonly force?: boolean;
+}
+
+/** Throw FileExistsError for the first of `paths` that exists, unless `force`. */
+export function refuseExisting(paths: readonly string[], o: WriteOptions = {}): void {
+  if (o.force) return;
+  for (const p of paths) if (existsSync(p)) throw new FileExistsError(p);
+}
+
+/**
+ * Write a file, creating its directory. Without `force` the open is exclusive ('wx'), so a file that
+ * appeared since refuseExisting() is not replaced either. `mode` 0o600 is re-applied to a replaced file.
+ */
+export function writeNewFile(path: string, text: string, o: WriteOptions & { mode?: number } = {}): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(path, text, { mode: o.mode ?? 0o644, flag: o.force ? 'w' : 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new FileExistsError(path);
+    throw e;
+  }
+  if (o.mode !== undefined) chmodSync(path, o.mode);
+}
+
+export function writeGenesis(path: string, genesis: Genesis, o: WriteOptions = {}): string {
+  const p = resolve(path);
+  writeNewFile(p, JSON.stringify(genesis, null, 2) + '\n', o);
+  return p;
+}
+
+/** A key file (mode 0600). The secret is written here and nowhere else. */
+export function writeKeyFile(path: string, key: { readonly index?: number; readonly publicKey: string; readonly secretKey: string }, o: WriteOptions = {}): string {
+  const p = resolve(path);
+  writeNewFile(p, JSON.stringify(key, null, 2) + '\n', { ...o, mode: 0o600 });
+  return p;
+}
+
+/**
+ * Write genesis.json and key-<i>.json (mode 0600) beside it. Returns the paths. Refuses (before
+ * writing anything) when any of them exists, unless `force`.
+ */
+export function writeGenesisFiles(out: string, genesis: Genesis, keys: readonly KeyFile[], o: WriteOptions = {}): { genesis: string; keys: string[] } {
   const path = resolve(out);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(genesis, null, 2) + '\n');
-  const keyPaths = keys.map((k) => {
-    const p = join(dirname(path), `key-${k.index}.json`);
-    writeFileSync(p, JSON.stringify(k, null, 2) + '\n', { mode: 0o600 });
-    chmodSync(p, 0o600);
-    return p;
-  });
+  const keyPaths = keys.map((k) => join(dirname(path), `key-${k.index}.json`));
+  refuseExisting([path, ...keyPaths], o);
+  writeGenesis(path, genesis, o);
+  keys.forEach((k, i) => writeKeyFile(keyPaths[i]!, k, o));
   return { genesis: path, keys: keyPaths };
 }
 

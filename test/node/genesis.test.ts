@@ -1,7 +1,7 @@
 // Genesis documents: strict validation naming the field, the shipped sample matches this engine.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, recordedEngineSha256Hex } from '../../src/engine/node-loader.ts';
@@ -29,6 +29,28 @@ test('generated files round-trip; key files are 0600 and match their validator o
     assert.throws(() => readKeyFile(paths.keys[2], genesis, 1), (e: unknown) => e instanceof GenesisError && /public key/.test(e.message));
     assert.throws(() => readKeyFile(paths.keys[2], genesis, 9), (e: unknown) => e instanceof GenesisError && /not a validator/.test(e.message));
     assert.not.match(readFileSync(paths.genesis, 'utf8'), /secretKey/, 'no secret inside genesis');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a damaged key file is refused without quoting it (the text is the secret)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'numchain-genesis-'));
+  try {
+    const { genesis } = base();
+    const secret = '5eC7e7'.repeat(10);
+    for (const text of [`{"secretKey": "${secret}`, `{"secretKey": "${secret}"}`, `["${secret}"]`]) {
+      const p = join(dir, 'key.json');
+      writeFileSync(p, text);
+      try {
+        readKeyFile(p, genesis, 0);
+        assert.unreachable(text);
+      } catch (e) {
+        assert.instance(e, GenesisError);
+        assert.not.match((e as Error).message, secret.slice(0, 12));
+        assert.match((e as Error).message, p);
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
