@@ -33,6 +33,9 @@ const EXPORTED_FUNCTIONS = [
 
 const PARAM_FIELDS = ['', 'shards', 'layers', 'slots', 'dim', 'q', 'decay', 'clip', 'size'] as const;
 
+/** Where instantiateStreaming() and compileStreaming() take the engine from: a URL, or what fetch() returns. */
+export type WasmResponseSource = string | URL | Response | PromiseLike<Response>;
+
 /** An opaque copy of the whole engine state (tensor and Merkle tree), taken at a clean root. */
 export interface EngineCheckpoint {
   readonly bytes: Uint8Array;
@@ -91,6 +94,32 @@ export class MaEngine {
       throw new MaError('bad_wasm', 'wasm', `the engine must import nothing, but imports ${imports.map((i) => `${i.module}.${i.name}`).join(', ')}`);
     }
     return new MaEngine(params, await WebAssembly.instantiate(module, {}));
+  }
+
+  /**
+   * Fetch, compile and instantiate the engine from a URL or a fetch() Response (or a promise of one):
+   * `MaEngine.instantiateStreaming(fetch('/ma.wasm'), params)`. See compileStreaming().
+   */
+  static async instantiateStreaming(source: WasmResponseSource, params: MaParams): Promise<MaEngine> {
+    return MaEngine.instantiate(await MaEngine.compileStreaming(source), params);
+  }
+
+  /**
+   * Compile the engine while its bytes arrive (WebAssembly.compileStreaming) when the response says
+   * exactly `Content-Type: application/wasm`; otherwise, or where the runtime has no compileStreaming,
+   * read the whole body and compile that. (compileStreaming refuses any other type, and V8 also
+   * refuses parameters such as `; charset=binary` or upper case.) The module can then be
+   * instantiated any number of times (instantiate, instantiateSync).
+   */
+  static async compileStreaming(source: WasmResponseSource): Promise<WebAssembly.Module> {
+    const response = typeof source === 'string' || source instanceof URL ? await fetch(source) : await source;
+    if (!response.ok) {
+      throw new MaError('bad_wasm', 'wasm', `fetching the engine${response.url ? ` from ${response.url}` : ''} failed: HTTP ${response.status}`);
+    }
+    if (response.headers.get('content-type')?.trim() === 'application/wasm' && typeof WebAssembly.compileStreaming === 'function') {
+      return WebAssembly.compileStreaming(response);
+    }
+    return WebAssembly.compile(await response.arrayBuffer());
   }
 
   /** Synchronous variant for an already compiled module (e.g. many engines from one Module). */
