@@ -34,7 +34,10 @@ export async function fuzz<Ts extends [unknown, ...unknown[]]>(
     const error = out.failed ? String(out.errorInstance instanceof Error ? out.errorInstance.message : out.errorInstance).slice(0, 500) : null;
     appendFileSync(report, JSON.stringify({ target, runs: out.numRuns, failed: out.failed, ms, seed: out.seed, path: out.counterexamplePath, counterexample, error }) + '\n');
   }
-  if (out.failed) throw new Error(fc.defaultReportMessage(out) ?? `${target} failed`);
+  if (out.failed) {
+    const cause = out.errorInstance instanceof Error ? `${out.errorInstance.name}: ${out.errorInstance.message}` : String(out.errorInstance);
+    throw new Error(`${fc.defaultReportMessage(out) ?? `${target} failed`}\nError: ${cause}`);
+  }
 }
 
 /** An edit to a byte string: a fuzzer's usual corruptions. Positions are taken modulo the length. */
