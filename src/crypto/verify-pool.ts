@@ -210,7 +210,7 @@ export class VerifyPool {
         this.counters.jobsTimedOut++;
         this.settle(id, null);
       }, this.jobTimeoutMs);
-      timer.unref?.();
+      timer.unref();
       this.jobs.set(id, { slot, resolve, timer });
       slot.outstanding++;
       slot.worker.postMessage({ id, count, buf }, [buf]);

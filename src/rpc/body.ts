@@ -47,8 +47,8 @@ function declaredLength(header: string | null | undefined): number | null {
  * connection open, even when the client asked to close it (it will, once it has read the answer).
  */
 function discardRest(req: IncomingMessage, res: ServerResponse | undefined, bound: DrainBound): void {
-  if (res && !res.headersSent) res.shouldKeepAlive = true;
   if (req.readableEnded || req.destroyed) return;
+  if (res && !res.headersSent) res.shouldKeepAlive = true;
   let left = bound.maxBytes;
   const stop = (): void => {
     clearTimeout(timer);
