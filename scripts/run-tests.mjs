@@ -9,14 +9,15 @@
 // until CI's own limit. Files run one after the other: the cluster tests time validators on 2 cores.
 //
 // Bounds: TEST_TIMEOUT_S (default 300) for every file; a file may set its own with a line
-// `// test-timeout-s: N` near its top.
+// `// test-timeout-s: N` near its top. Folders named `fixtures` are skipped; RUN_TESTS_DIR points the
+// runner at another folder of test files (its own test runs it on test/scripts/fixtures).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const testDir = join(root, 'test');
+const testDir = process.env.RUN_TESTS_DIR ? resolve(process.env.RUN_TESTS_DIR) : join(root, 'test');
 const pattern = new RegExp(process.argv[2] ?? '\\.test\\.ts$');
 const defaultTimeoutS = positive(process.env.TEST_TIMEOUT_S, 'TEST_TIMEOUT_S') ?? 300;
 const MARKER = /^\/\/ test-timeout-s: (\d+)\s*$/m;
@@ -36,7 +37,7 @@ function testFiles() {
   const out = [];
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+      if (e.name.startsWith('.') || e.name === 'node_modules' || e.name === 'fixtures') continue;
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.test.ts')) {
