@@ -3,10 +3,9 @@
 // in memory. On Node the body is read straight from the IncomingMessage (h3's web-stream path costs
 // ~3× more per request); elsewhere from the web ReadableStream.
 //
-// After a refusal on Node, the rest of the body is read and dropped (up to a bound in bytes and
-// time) instead of closing the connection at once. A socket closed with unread bytes in it is
-// reset (RST), and a client still writing its body (most send it all before reading anything)
-// then gets EPIPE or ECONNRESET instead of the 413 already on its way.
+// After a refusal on Node (a 413, or any answer given before the body was read), the rest of the
+// body is read and dropped (up to a bound in bytes and time) instead of closing the connection at
+// once: see dropUnreadBody().
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { H3Event } from 'h3';
 
@@ -40,14 +39,20 @@ function declaredLength(header: string | null | undefined): number | null {
 }
 
 /**
- * Read and drop the rest of a refused request's body, so the answer reaches a client that is still
- * sending; past `bound` bytes or ms, cut the connection (the client may then see a reset).
- * The answer must not close the connection by itself either: Node destroys the socket of a
- * `Connection: close` response once it is written, unread bytes and all. So the response keeps the
- * connection open, even when the client asked to close it (it will, once it has read the answer).
+ * Read and drop what a refused request still has to send, so the answer reaches a client that is
+ * still sending; past `bound` bytes or ms, cut the connection (the client may then see a reset).
+ * A socket closed with unread bytes in it is reset (RST), and a client still writing its body (most
+ * send it all before reading anything) then gets EPIPE or ECONNRESET instead of the answer already
+ * on its way. The answer must not close the connection by itself either: Node destroys the socket
+ * of a `Connection: close` response once it is written, unread bytes and all. So the response keeps
+ * the connection open, even when the client asked to close it (it will, once it has read the answer).
+ * Call it before the answer is sent. Does nothing when the body is read or being read, or off Node.
  */
-function discardRest(req: IncomingMessage, res: ServerResponse | undefined, bound: DrainBound): void {
-  if (req.readableEnded || req.destroyed) return;
+export function dropUnreadBody(event: H3Event, bound: DrainBound): void {
+  const node = event.runtime?.node;
+  const req = node?.req as IncomingMessage | undefined;
+  if (!req || req.complete || req.destroyed || req.listenerCount('data') > 0) return;
+  const res = node?.res as ServerResponse | undefined;
   if (res && !res.headersSent) res.shouldKeepAlive = true;
   let left = bound.maxBytes;
   const stop = (): void => {
@@ -123,12 +128,11 @@ async function readWeb(body: ReadableStream<Uint8Array> | null, limit: number): 
   return { ok: true, bytes: concat(chunks, total) };
 }
 
-/** Read the whole body if it is at most `limit` bytes; past it, drop the rest within `drain` (Node). */
-export async function readBodyLimited(event: H3Event, limit: number, drain: DrainBound = DEFAULT_DRAIN_BOUND): Promise<BodyResult> {
-  const node = event.runtime?.node;
-  const req = node?.req as IncomingMessage | undefined;
+/** Read the whole body if it is at most `limit` bytes (the caller drops the rest: dropUnreadBody). */
+export function readBodyLimited(event: H3Event, limit: number): Promise<BodyResult> {
   const declared = declaredLength(event.req.headers.get('content-length'));
-  const r = declared !== null && declared > limit ? TOO_LARGE : req ? await readNode(req, limit) : await readWeb(event.req.body, limit);
-  if (!r.ok && r.reason === 'too_large' && req) discardRest(req, node?.res as ServerResponse | undefined, drain);
-  return r;
+  if (declared !== null && declared > limit) return Promise.resolve(TOO_LARGE);
+  const node = event.runtime?.node?.req as IncomingMessage | undefined;
+  if (node) return readNode(node, limit);
+  return readWeb(event.req.body, limit);
 }

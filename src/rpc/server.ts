@@ -10,7 +10,7 @@ import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/toke
 import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
 import type { BlockJson, NodeApi, SubmitResult } from './api.ts';
-import { DEFAULT_DRAIN_BOUND, readBodyLimited, type DrainBound } from './body.ts';
+import { DEFAULT_DRAIN_BOUND, dropUnreadBody, readBodyLimited, type DrainBound } from './body.ts';
 import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
 
 export const RPC_REJECT_REASONS = [
@@ -48,8 +48,9 @@ export interface RpcServerOptions {
   /** remote addresses whose buckets are remembered (default 10,000) */
   readonly maxClients?: number;
   /**
-   * after a 413, the rest of the body is read and dropped, up to this many bytes and ms (default
-   * 64 MiB, 10 s), so the client reads the answer instead of a reset; past that the connection is cut
+   * after a refusal (a 413, a 429, ...), the rest of the body is read and dropped, up to this many
+   * bytes and ms (default 64 MiB, 10 s), so the client reads the answer instead of a reset; past
+   * that the connection is cut
    */
   readonly drain?: DrainBound;
   /** longest ?wait= honoured; longer values are clamped (default 30 s) */
@@ -163,6 +164,9 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
 
   const fail = (event: H3Event, r: Refusal): unknown => {
     rejected[r.reason]++;
+    // A refusal can come before the body was read (413, 415, 429, ...): let the client finish
+    // sending, so it reads this answer instead of a reset.
+    dropUnreadBody(event, drain);
     return send(event, r.status, r.body, r.headers);
   };
 
@@ -189,10 +193,10 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   };
 
   const readBody = async (event: H3Event, limit: number): Promise<Uint8Array> => {
-    const r = await readBodyLimited(event, limit, drain);
+    const r = await readBodyLimited(event, limit);
     if (r.ok) return r.bytes;
     if (r.reason === 'too_large') {
-      // Answered at once; the rest of the body is dropped as it arrives (body.ts), within `drain`.
+      // Answered at once; fail() has the rest of the body dropped as it arrives, within `drain`.
       throw refuse(413, 'body_too_large', 'body_too_large', 'body', `request body exceeds ${limit} bytes`);
     }
     throw refuse(400, 'bad_request', 'aborted', 'body', 'request body was not received completely');

@@ -1,10 +1,11 @@
-// A client that POSTs a body far over the limit must read the 413 the server sends, not a
-// connection reset. Most clients write their whole body before they read anything; if the server
-// closed the connection with unread bytes in it, the kernel would reset it (RST) and the client
-// would fail with EPIPE or ECONNRESET while still writing. So the server answers, then reads and
-// drops the rest of the body within a bound (src/rpc/body.ts).
-// The clients run in another process, as real ones do: in this process the test's own reads would
-// pick up the answer before the reset arrives. Repeated, because the reset is a race.
+// A client that POSTs a body far over the limit must read the 413 the server sends (or any other
+// answer given before the body is read), not a connection reset. Most clients write their whole
+// body before they read anything; if the server closed the connection with unread bytes in it, the
+// kernel would reset it (RST) and the client would fail with EPIPE or ECONNRESET while still
+// writing. So the server answers, then reads and drops the rest of the body within a bound
+// (src/rpc/body.ts, dropUnreadBody). The clients run in another process, as real ones do: in this
+// process the test's own reads would pick up the answer before the reset arrives. Repeated,
+// because the reset is a race.
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { test } from 'uvu';
@@ -48,9 +49,9 @@ for (const mib of sizes) {
 console.log(JSON.stringify(out));
 `;
 
-function clientRun(path: string, sizesMiB: readonly number[], keepAlive: boolean): Promise<string[]> {
+function clientRun(path: string, sizesMiB: readonly number[], keepAlive: boolean, base = srv.url): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, JSON.stringify([srv.url + path, sizesMiB, keepAlive])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CLIENT, JSON.stringify([base + path, sizesMiB, keepAlive])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
@@ -68,6 +69,17 @@ test('16–64 MiB POSTs to /txs and /tx each get their 413 (client asks to close
 test('the same with keep-alive connections', async () => {
   const sizes = [16, 32, 16, 32, 16, 32];
   assert.equal(await clientRun('/txs', sizes, true), sizes.map(() => '413 body_too_large'));
+});
+
+test('a refusal given before the body is read (429 here) also reaches the client', async () => {
+  const limited = await startRpcServer(node, { rate: { perSecond: 0, burst: 1 } });
+  try {
+    assert.is((await fetch(limited.url + '/health')).status, 200); // the only token
+    const sizes = [16, 16, 32, 16, 16, 32];
+    assert.equal(await clientRun('/txs', sizes, false, limited.url), sizes.map(() => '429 rate_limited'));
+  } finally {
+    await limited.close();
+  }
 });
 
 test('a body past the drain bound is cut off: the connection is closed, the server goes on', async () => {
