@@ -29,9 +29,18 @@ export class CanonicalError extends Error {
 /** Values allowed inside canonical encodings. Objects/maps and floats are deliberately excluded. */
 export type Canon = number | bigint | string | boolean | null | Uint8Array | readonly Canon[];
 
+// A lone surrogate has no UTF-8 form: msgpackr writes it as 3 bytes that decode to U+FFFD, so the
+// decoder (rightly) refuses them as non-canonical. Refuse such a string when encoding instead of
+// producing bytes no node accepts. In a /u regex a well-formed pair is one code point, not Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function check(v: unknown, depth: number): void {
   if (depth > 16) throw new CanonicalError('nesting deeper than 16');
-  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return;
+  if (typeof v === 'string') {
+    if (LONE_SURROGATE.test(v)) throw new CanonicalError('string holds a lone UTF-16 surrogate, which has no UTF-8 encoding');
+    return;
+  }
+  if (v === null || typeof v === 'boolean' || typeof v === 'bigint') return;
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new CanonicalError(`non-integer or unsafe number ${v}`);
     return;

@@ -53,6 +53,9 @@ parentPort.postMessage({ tid: threadId() });
 // A job is one transferred buffer (layout in verify-pool.ts, packBatch): `count` items of a 32-byte
 // public key and a 64-byte signature, then the messages back to back, item i ending at ends[i].
 parentPort.on('message', (job) => {
+  // Fault tests (VerifyPool.injectFaultForTest): die, or hang for a while, as a broken worker does.
+  if (typeof job.exit === 'number') process.exit(job.exit);
+  if (typeof job.stallMs === 'number') return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, job.stallMs);
   const { id, count, buf } = job;
   const bytes = new Uint8Array(buf);
   const ends = new Uint32Array(buf, 0, count);

@@ -1,7 +1,7 @@
 // Portable wrapper around ma.wasm. Runs unchanged in Node, Bun, Deno and browsers: it only uses
 // WebAssembly, typed arrays and the engine's numbers-only ABI. No Node imports here.
 import { sha256, sha256Hex } from '../crypto/sha256.ts';
-import { MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
+import { describeValue, MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
 
 /** The functions ma.wasm exports. Keep in sync with assembly/index.ts. */
 interface MaExports {
@@ -46,6 +46,19 @@ const I32_MAX = 2147483647;
 
 function isInt(v: unknown, lo = I32_MIN, hi = I32_MAX): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+/**
+ * An int32 number, tested the cheap way. The typeof comes first: `v | 0` throws a TypeError on a
+ * bigint or a symbol (and runs an object's valueOf), where bad input must give MaError.
+ */
+function isI32(v: unknown): v is number {
+  return typeof v === 'number' && (v | 0) === v;
+}
+
+/** An op name as messages have always shown it (JSON, so a string is quoted), for any value. */
+function opName(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : describeValue(v);
 }
 
 export class MaEngine {
@@ -149,23 +162,23 @@ export class MaEngine {
         if (vec.length !== this.dim) return new MaError('bad_vec_length', 'vec', `vec has ${vec.length} values, dim is ${this.dim}`);
         for (let i = 0; i < vec.length; i++) {
           if (!isInt(vec[i], -this.bound, this.bound)) {
-            return new MaError('bad_vec_value', `vec[${i}]`, `vec[${i}] = ${String(vec[i])} is not an integer in [−${this.bound}, ${this.bound}]`);
+            return new MaError('bad_vec_value', `vec[${i}]`, `vec[${i}] = ${describeValue(vec[i])} is not an integer in [−${this.bound}, ${this.bound}]`);
           }
         }
         return null;
       }
       case 'decay':
         if (op.factor === undefined || op.factor === null) return null;
-        return isInt(op.factor, 0, q) ? null : new MaError('bad_factor', 'factor', `factor ${String(op.factor)} is not an integer in [0, ${q}]`);
+        return isInt(op.factor, 0, q) ? null : new MaError('bad_factor', 'factor', `factor ${describeValue(op.factor)} is not an integer in [0, ${q}]`);
       case 'mix':
         if (!isInt(op.src, 0, this.params.slots - 1)) {
-          return new MaError('bad_src', 'src', `src ${String(op.src)} is not a slot in [0, ${this.params.slots - 1}]`);
+          return new MaError('bad_src', 'src', `src ${describeValue(op.src)} is not a slot in [0, ${this.params.slots - 1}]`);
         }
-        return isInt(op.alpha, 0, q) ? null : new MaError('bad_alpha', 'alpha', `alpha ${String(op.alpha)} is not an integer in [0, ${q}]`);
+        return isInt(op.alpha, 0, q) ? null : new MaError('bad_alpha', 'alpha', `alpha ${describeValue(op.alpha)} is not an integer in [0, ${q}]`);
       case 'clip':
-        return isInt(op.bound, 0, this.bound) ? null : new MaError('bad_bound', 'bound', `bound ${String(op.bound)} is not an integer in [0, ${this.bound}]`);
+        return isInt(op.bound, 0, this.bound) ? null : new MaError('bad_bound', 'bound', `bound ${describeValue(op.bound)} is not an integer in [0, ${this.bound}]`);
       default:
-        return new MaError('bad_op', 'op', `unknown op ${JSON.stringify((op as { op: unknown }).op)} (add, decay, mix, clip)`);
+        return new MaError('bad_op', 'op', `unknown op ${opName((op as { op: unknown }).op)} (add, decay, mix, clip)`);
     }
   }
 
@@ -174,13 +187,13 @@ export class MaEngine {
    *
    * Hot path: validate only what the engine cannot see, then let its return code decide. Numbers
    * crossing into wasm are converted with ToInt32 (1.5 → 1, '1' → 1, 2^32 → 0), so every value must
-   * already be an int32 (`(v | 0) === v`); the engine itself checks every range before it changes
+   * already be an int32 (isI32); the engine itself checks every range before it changes
    * anything. Only on failure does check() run, to name the field exactly as it always has.
    */
   apply(op: MaOp): void {
     if (op === null || typeof op !== 'object') this.reject(op, 0);
     const { shard, layer, slot } = op;
-    if ((shard | 0) !== shard || (layer | 0) !== layer || (slot | 0) !== slot) this.reject(op, 0);
+    if (!isI32(shard) || !isI32(layer) || !isI32(slot)) this.reject(op, 0);
     const x = this.x;
     let rc: number;
     switch (op.op) {
@@ -191,7 +204,7 @@ export class MaEngine {
         const io = this.ioInts();
         for (let i = 0; i < n; i++) {
           const v = vec[i];
-          if ((v | 0) !== v) this.reject(op, 0);
+          if (!isI32(v)) this.reject(op, 0);
           io[i] = v;
         }
         rc = x.opAdd(shard, layer, slot);
@@ -200,18 +213,18 @@ export class MaEngine {
       case 'decay': {
         const k = op.factor;
         if (k === undefined || k === null) rc = x.opDecay(shard, layer, slot, 0, 0);
-        else if ((k | 0) === k) rc = x.opDecay(shard, layer, slot, 1, k);
+        else if (isI32(k)) rc = x.opDecay(shard, layer, slot, 1, k);
         else rc = -1;
         break;
       }
       case 'mix': {
         const { src, alpha } = op;
-        rc = (src | 0) === src && (alpha | 0) === alpha ? x.opMix(shard, layer, slot, src, alpha) : -1;
+        rc = isI32(src) && isI32(alpha) ? x.opMix(shard, layer, slot, src, alpha) : -1;
         break;
       }
       case 'clip': {
         const b = op.bound;
-        rc = (b | 0) === b ? x.opClip(shard, layer, slot, b) : -1;
+        rc = isI32(b) ? x.opClip(shard, layer, slot, b) : -1;
         break;
       }
       default:
@@ -335,9 +348,9 @@ export class MaEngine {
 
   private checkTarget(t: RowTarget): MaError | null {
     const p = this.params;
-    if (!isInt(t.shard, 0, p.shards - 1)) return new MaError('bad_shard', 'shard', `shard ${String(t.shard)} is not in [0, ${p.shards - 1}]`);
-    if (!isInt(t.layer, 0, p.layers - 1)) return new MaError('bad_layer', 'layer', `layer ${String(t.layer)} is not in [0, ${p.layers - 1}]`);
-    if (!isInt(t.slot, 0, p.slots - 1)) return new MaError('bad_slot', 'slot', `slot ${String(t.slot)} is not in [0, ${p.slots - 1}]`);
+    if (!isInt(t.shard, 0, p.shards - 1)) return new MaError('bad_shard', 'shard', `shard ${describeValue(t.shard)} is not in [0, ${p.shards - 1}]`);
+    if (!isInt(t.layer, 0, p.layers - 1)) return new MaError('bad_layer', 'layer', `layer ${describeValue(t.layer)} is not in [0, ${p.layers - 1}]`);
+    if (!isInt(t.slot, 0, p.slots - 1)) return new MaError('bad_slot', 'slot', `slot ${describeValue(t.slot)} is not in [0, ${p.slots - 1}]`);
     return null;
   }
 }
@@ -345,11 +358,11 @@ export class MaEngine {
 function validateParams(p: MaParams): void {
   if (p === null || typeof p !== 'object') throw new MaError('bad_params', 'params', 'parameters must be an object');
   for (const k of ['shards', 'layers', 'slots', 'dim', 'q'] as const) {
-    if (!isInt(p[k], 1, I32_MAX)) throw new MaError('bad_params', k, `${k} must be a positive integer, got ${String(p[k])}`);
+    if (!isInt(p[k], 1, I32_MAX)) throw new MaError('bad_params', k, `${k} must be a positive integer, got ${describeValue(p[k])}`);
   }
   for (const k of ['decay', 'clip'] as const) {
     if (typeof p[k] !== 'number' || !Number.isFinite(p[k]) || p[k] <= 0) {
-      throw new MaError('bad_params', k, `${k} must be a positive finite number, got ${String(p[k])}`);
+      throw new MaError('bad_params', k, `${k} must be a positive finite number, got ${describeValue(p[k])}`);
     }
   }
 }

@@ -5,7 +5,7 @@
 // The Merkle tree is built the way RFC 6962 states it (split a range of n leaves at the largest power
 // of two below n), not the engine's bottom-up pairing, so the two agree only if both are right.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { MaError, type MaOp, type MaParams, type RowTarget } from './types.ts';
+import { describeValue, MaError, type MaOp, type MaParams, type RowTarget } from './types.ts';
 
 const I32_MAX = 2147483647;
 
@@ -142,9 +142,9 @@ export class ReferenceEngine {
 
   rowIndex(t: RowTarget): number {
     const p = this.params;
-    if (!isIntIn(t.shard, 0, p.shards - 1)) throw new MaError('bad_shard', 'shard', `shard ${String(t.shard)} is out of range`);
-    if (!isIntIn(t.layer, 0, p.layers - 1)) throw new MaError('bad_layer', 'layer', `layer ${String(t.layer)} is out of range`);
-    if (!isIntIn(t.slot, 0, p.slots - 1)) throw new MaError('bad_slot', 'slot', `slot ${String(t.slot)} is out of range`);
+    if (!isIntIn(t.shard, 0, p.shards - 1)) throw new MaError('bad_shard', 'shard', `shard ${describeValue(t.shard)} is out of range`);
+    if (!isIntIn(t.layer, 0, p.layers - 1)) throw new MaError('bad_layer', 'layer', `layer ${describeValue(t.layer)} is out of range`);
+    if (!isIntIn(t.slot, 0, p.slots - 1)) throw new MaError('bad_slot', 'slot', `slot ${describeValue(t.slot)} is out of range`);
     return (t.shard * p.layers + t.layer) * p.slots + t.slot;
   }
 
@@ -169,22 +169,22 @@ export class ReferenceEngine {
       case 'decay': {
         const k = op.factor;
         if (k !== undefined && k !== null && !isIntIn(k, 0, p.q)) {
-          throw new MaError('bad_factor', 'factor', `factor ${String(k)} is out of range`);
+          throw new MaError('bad_factor', 'factor', `factor ${describeValue(k)} is out of range`);
         }
         this.scaleRow(row, k === undefined || k === null ? p.decay : k / p.q);
         break;
       }
       case 'mix':
-        if (!isIntIn(op.src, 0, p.slots - 1)) throw new MaError('bad_src', 'src', `src ${String(op.src)} is out of range`);
-        if (!isIntIn(op.alpha, 0, p.q)) throw new MaError('bad_alpha', 'alpha', `alpha ${String(op.alpha)} is out of range`);
+        if (!isIntIn(op.src, 0, p.slots - 1)) throw new MaError('bad_src', 'src', `src ${describeValue(op.src)} is out of range`);
+        if (!isIntIn(op.alpha, 0, p.q)) throw new MaError('bad_alpha', 'alpha', `alpha ${describeValue(op.alpha)} is out of range`);
         this.mixRow(row, row - op.slot + op.src, op.alpha / p.q);
         break;
       case 'clip':
-        if (!isIntIn(op.bound, 0, b)) throw new MaError('bad_bound', 'bound', `bound ${String(op.bound)} is out of range`);
+        if (!isIntIn(op.bound, 0, b)) throw new MaError('bad_bound', 'bound', `bound ${describeValue(op.bound)} is out of range`);
         this.clipRow(row, op.bound);
         break;
       default:
-        throw new MaError('bad_op', 'op', `unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
+        throw new MaError('bad_op', 'op', `unknown op ${describeValue((op as { op: unknown }).op)}`);
     }
     this.tree.markRow(row);
   }

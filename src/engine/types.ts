@@ -64,6 +64,18 @@ export class MaError extends Error {
   }
 }
 
+/**
+ * A wrong value as MaError messages show it: String(v), except that it never throws (String()
+ * does on an object without a prototype; JSON.stringify on a bigint).
+ */
+export function describeValue(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 /** A Merkle inclusion proof for one row (RFC 6962 audit path, deepest sibling first). */
 export interface RowProof {
   readonly shard: number;

@@ -763,6 +763,8 @@ export class NumchainNode {
     const totals = this.transport.stats as unknown as Record<string, unknown>;
     const numeric = Object.keys(totals).filter((k) => typeof totals[k] === 'number');
     m.mirrorCounter('p2p_events_total', 'Transport events by kind (connects, auth failures, malformed frames, drops, retries).', 'event', numeric, () => totals as Record<string, number>);
+    const vp = this.pool?.counters;
+    if (vp) m.mirrorCounter('verify_pool_events_total', 'Signature worker pool events: workers replaced after exiting, jobs answered null because their worker died or they timed out, batches refused.', 'event', Object.keys(vp), () => vp as unknown as Record<string, number>);
     const cpu = threadCpuReader(() => this.pool?.threadIds ?? []);
     if (cpu) {
       m.mirrorCounter(

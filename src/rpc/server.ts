@@ -10,7 +10,7 @@ import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/toke
 import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
 import type { BlockJson, NodeApi, SubmitResult } from './api.ts';
-import { readBodyLimited } from './body.ts';
+import { DEFAULT_DRAIN_BOUND, dropUnreadBody, readBodyLimited, type DrainBound } from './body.ts';
 import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
 
 export const RPC_REJECT_REASONS = [
@@ -47,6 +47,12 @@ export interface RpcServerOptions {
   readonly rate?: RateOptions | null;
   /** remote addresses whose buckets are remembered (default 10,000) */
   readonly maxClients?: number;
+  /**
+   * after a refusal (a 413, a 429, ...), the rest of the body is read and dropped, up to this many
+   * bytes and ms (default 64 MiB, 10 s), so the client reads the answer instead of a reset; past
+   * that the connection is cut
+   */
+  readonly drain?: DrainBound;
   /** longest ?wait= honoured; longer values are clamped (default 30 s) */
   readonly maxWaitMs?: number;
   /** register numchain_rpc_requests_rejected_total{reason} on this registry (once per NodeMetrics) */
@@ -137,6 +143,10 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new RangeError(`${k} must be an integer ≥ 1`);
   }
   if (o.rate !== null) checkRateOptions(o.rate, 'rate');
+  const drain = o.drain ?? DEFAULT_DRAIN_BOUND;
+  if (!Number.isSafeInteger(drain.maxBytes) || drain.maxBytes < 0 || !Number.isSafeInteger(drain.maxMs) || drain.maxMs < 1) {
+    throw new RangeError('drain.maxBytes must be an integer ≥ 0 and drain.maxMs an integer ≥ 1');
+  }
   const now = o.now ?? Date.now;
   const rejected = Object.fromEntries(RPC_REJECT_REASONS.map((r) => [r, 0])) as Record<RpcRejectReason, number>;
   const stats: RpcStats = { requests: 0, rejected, clientsEvicted: 0 };
@@ -154,6 +164,9 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
 
   const fail = (event: H3Event, r: Refusal): unknown => {
     rejected[r.reason]++;
+    // A refusal can come before the body was read (413, 415, 429, ...): let the client finish
+    // sending, so it reads this answer instead of a reset.
+    dropUnreadBody(event, drain);
     return send(event, r.status, r.body, r.headers);
   };
 
@@ -183,8 +196,8 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     const r = await readBodyLimited(event, limit);
     if (r.ok) return r.bytes;
     if (r.reason === 'too_large') {
-      // Close the connection: the rest of the oversize body is never read.
-      throw refuse(413, 'body_too_large', 'body_too_large', 'body', `request body exceeds ${limit} bytes`, { connection: 'close' });
+      // Answered at once; fail() has the rest of the body dropped as it arrives, within `drain`.
+      throw refuse(413, 'body_too_large', 'body_too_large', 'body', `request body exceeds ${limit} bytes`);
     }
     throw refuse(400, 'bad_request', 'aborted', 'body', 'request body was not received completely');
   };

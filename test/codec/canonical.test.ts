@@ -27,6 +27,15 @@ test('floats, objects, maps and unsafe numbers are refused', () => {
   }
 });
 
+test('a string with a lone surrogate is refused when encoding (found by test/fuzz/codec.test.ts)', () => {
+  // It has no UTF-8 form: msgpackr used to write bytes that decodeCanonical then refused.
+  for (const bad of ['\uD800', 'a\uDC00', '\uDBFF\uDBFF\uDFFF'.slice(0, 2)]) {
+    assert.throws(() => encodeCanonical([bad]), (e: unknown) => e instanceof CanonicalError, JSON.stringify(bad));
+  }
+  const pair = '\uD83D\uDE00';
+  assert.equal(decodeCanonical(encodeCanonical([pair, 'é', '\uFFFD'])), [pair, 'é', '\uFFFD']);
+});
+
 test('decode rejects non-minimal integers, floats, maps, truncation and oversize input', () => {
   const cases: Array<[string, number[]]> = [
     ['uint16 for 1', [0x91, 0xcd, 0x00, 0x01]],

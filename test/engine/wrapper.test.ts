@@ -103,6 +103,30 @@ for (const [what, op, field] of BAD) {
   });
 }
 
+test('a bigint, a symbol or a prototype-less object anywhere is refused with MaError, not a TypeError (found by test/fuzz/engine.test.ts)', () => {
+  const odd: unknown[] = [1n, Symbol('s'), Object.create(null)];
+  const base: Record<string, unknown>[] = [
+    { op: 'add', ...at, vec: [1, 2, 3, 4] },
+    { op: 'decay', ...at, factor: 2 },
+    { op: 'mix', ...at, src: 0, alpha: 1 },
+    { op: 'clip', ...at, bound: 3 },
+  ];
+  const e = small();
+  const before = e.rootHex();
+  for (const v of odd) {
+    for (const op of base) {
+      for (const k of Object.keys(op)) {
+        const bad = { ...op, [k]: v } as unknown as MaOp;
+        assert.instance(e.check(bad), MaError, `check ${k}`);
+        assert.throws(() => e.apply(bad), (x: unknown) => x instanceof MaError, `apply ${k}`);
+      }
+    }
+    assert.throws(() => e.apply({ op: 'add', ...at, vec: [1, v, 3, 4] } as unknown as MaOp), (x: unknown) => x instanceof MaError);
+    assert.throws(() => engineFrom('ma.wasm', { ...SMALL, shards: v } as unknown as MaParams), (x: unknown) => x instanceof MaError);
+  }
+  assert.is(e.rootHex(), before);
+});
+
 test('bad parameters are rejected with the field named', () => {
   const cases: Array<[Partial<MaParams>, string]> = [
     [{ shards: 0 }, 'shards'],
