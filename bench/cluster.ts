@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { keypairFromSeed, signEd25519 } from '../src/crypto/ed25519.ts';
 import { loadFastVerifier } from '../src/crypto/fast-verify-node.ts';
-import { VerifyPool, type SigItem } from '../src/crypto/verify-pool.ts';
+import { VerifyPool, type SigItem } from '../src/host/verify-pool.ts';
 import { stallEvidence } from '../src/cli/cluster/checks.ts';
 import { startFlood } from '../src/cli/cluster/flood-proc.ts';
 import { Localnet } from '../src/cli/cluster/localnet.ts';

@@ -6,7 +6,7 @@
 //
 // Prints a table, PASS/FAIL per target, and finally one JSON line {"bench":"engine",...}. Exits 0.
 import { performance } from 'node:perf_hooks';
-import { loadEngine, engineSha256Hex } from '../src/engine/node-loader.ts';
+import { loadEngine, engineSha256Hex } from '../src/host/node-loader.ts';
 import { ReferenceEngine } from '../src/engine/reference.ts';
 import { DEFAULT_MA_PARAMS, type MaOp } from '../src/engine/types.ts';
 import { Rng, randomOp } from './lib/random-ops.ts';

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MaEngine } from '../engine/engine.ts';
-import { engineModule, engineSha256Hex, engineWasmBytes, PROJECT_ROOT } from '../engine/node-loader.ts';
+import { engineModule, engineSha256Hex, engineWasmBytes, PROJECT_ROOT } from '../host/node-loader.ts';
 import { checkpointsFor, runStream } from '../engine/opstream.ts';
 import { DEFAULT_MA_PARAMS, type MaParams } from '../engine/types.ts';
 import { bundlePage, PageServer, runBrowser } from './determinism/browser.ts';

@@ -6,7 +6,7 @@
 // Neither replaces an existing genesis or key file without --force.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { engineSha256Hex } from '../engine/node-loader.ts';
+import { engineSha256Hex } from '../host/node-loader.ts';
 import { DEFAULT_MA_PARAMS } from '../engine/types.ts';
 import { buildGenesis, generateGenesis, writeGenesis, writeGenesisFiles, type Genesis, type GenesisParams } from '../node/genesis.ts';
 import { readRecordFile, validatorsFromRecords, type ValidatorRecord } from '../node/validator-record.ts';

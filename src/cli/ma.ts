@@ -2,7 +2,7 @@
 // and print the final state root, or one root per op. This is how users check a platform.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { loadEngine } from '../engine/node-loader.ts';
+import { loadEngine } from '../host/node-loader.ts';
 import { MaError, type MaOp, type MaParams } from '../engine/types.ts';
 import type { MaEngine } from '../engine/engine.ts';
 import { formatHelp, parseFlags, UsageError } from './args.ts';

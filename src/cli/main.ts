@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   flood: { summary: 'bounded load generator: signed txs at a target rate, commit TPS and latency', load: async () => (await import('./flood.ts')).command },
   demo: { summary: 'start a 4-validator localnet, flood it, show live heights/TPS/roots, check the roots agree', load: async () => (await import('./demo.ts')).command },
   multi: { summary: 'start N validators of a localnet and keep them running until Ctrl-C', load: async () => (await import('./multi.ts')).command },
+  sim: { summary: 'deterministic simulator: many seeds, or replay one exactly', load: async () => (await import('./sim.ts')).command },
   poll: { summary: 'watch height, state root, peers and syncing of one or more nodes', load: async () => (await import('./poll.ts')).command },
 };
 
@@ -38,7 +39,7 @@ function help(): string {
 async function version(): Promise<string> {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { PROJECT_ROOT, engineSha256Hex } = await import('../engine/node-loader.ts');
+  const { PROJECT_ROOT, engineSha256Hex } = await import('../host/node-loader.ts');
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
   let engine: string;
   try {

@@ -6,7 +6,7 @@
 // --node-index, the validator finds its index by its key's public key in genesis.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { engineSha256Hex } from '../engine/node-loader.ts';
+import { engineSha256Hex } from '../host/node-loader.ts';
 import { AddressError, barePort, formatHostPort, listenAddress, parseHostPort } from '../node/addresses.ts';
 import { readGenesis, validatorIndexOfKey, type Genesis } from '../node/genesis.ts';
 import { createLogger, type LogLevel } from '../node/logger.ts';

@@ -1,7 +1,7 @@
-// The consensus state machine (Jolteon / DiemBFT v4). Sans-IO: every input returns the list of
-// actions the driver must perform, in order. Contract (docs/consensus.md): the driver must make a
-// `persist` action durable before performing any later action of the same list, and must call
-// `onTimer(now)` once `now` ≥ the `at` of the latest `setTimer` action.
+// The consensus state machine (Jolteon / DiemBFT v4). Sans-IO: every input returns one `Ready`
+// batch (ready.ts). Contract (docs/consensus.md): the driver makes the batch's blocks and safety
+// state durable before any of its messages leaves, and calls `onTimer(now)` once `now` ≥ the
+// latest `timerAt`.
 import { encodeCanonical } from '../codec/canonical.ts';
 import { toHex } from '../crypto/sha256.ts';
 import { AppError, type ConsensusApp } from './app.ts';
@@ -21,26 +21,12 @@ import {
   type TimeoutMsg, type VoteMsg,
 } from './messages.ts';
 import { signedPower, validateValidators } from './quorum.ts';
+import { ReadyBuilder, type LogLevel, type Ready } from './ready.ts';
 import { afterTimeout, afterVote, initialSafety, roundTimeoutMs, safeToTimeout, safeToVote } from './safety.ts';
 import {
   DEFAULT_LIMITS, type Block, type ConsensusConfig, type ConsensusLimits, type Evidence, type QC, type RandaoField,
   type SafetyState, type SigVerifier, type Signer, type TC,
 } from './types.ts';
-
-export type Action =
-  | { readonly type: 'send'; readonly to: number | 'all'; readonly kind: MessageType; readonly bytes: Uint8Array }
-  | { readonly type: 'persist'; readonly safety: SafetyState }
-  /** Store an uncommitted block durably (same ordering contract as `persist`); restore with restoreBlocks(). */
-  | { readonly type: 'persistBlock'; readonly block: Block }
-  | { readonly type: 'commit'; readonly block: Block; readonly qc: QC }
-  | { readonly type: 'setTimer'; readonly at: number }
-  | { readonly type: 'evidence'; readonly evidence: Evidence }
-  | { readonly type: 'slashing'; readonly event: SlashingEvent }
-  | {
-      readonly type: 'state_root_mismatch'; readonly height: number; readonly round: number; readonly blockHash: Uint8Array;
-      readonly proposer: number; readonly ours: Uint8Array; readonly theirs: Uint8Array;
-    }
-  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string };
 
 /** The last committed block and the QC that certifies it (the genesis QC for genesis). */
 export interface CommittedTip {
@@ -139,7 +125,7 @@ export class ConsensusCore {
    */
   private readonly randaoSigner: boolean;
   private now = 0;
-  private out: Action[] = [];
+  private readonly out = new ReadyBuilder();
 
   constructor(
     readonly config: ConsensusConfig,
@@ -182,7 +168,7 @@ export class ConsensusCore {
   // ---- inputs ------------------------------------------------------------------------------
 
   /** Enter the first round: max(highQC, highTC) + 1. */
-  start(now: number): Action[] {
+  start(now: number): Ready {
     return this.run(now, () => {
       this.started = true;
       this.round = 0;
@@ -192,7 +178,7 @@ export class ConsensusCore {
   }
 
   /** A message from validator `from` (transport-authenticated index), as bytes or already decoded. */
-  onMessage(from: number, input: Uint8Array | ConsensusMessage, now: number): Action[] {
+  onMessage(from: number, input: Uint8Array | ConsensusMessage, now: number): Ready {
     return this.run(now, () => {
       const msg = input instanceof Uint8Array ? decodeMessage(input, this.limits) : input;
       if (!this.started && msg.type !== 'sync_request') return;
@@ -215,7 +201,7 @@ export class ConsensusCore {
   }
 
   /** Timer input; harmless to call early or often. */
-  onTimer(now: number): Action[] {
+  onTimer(now: number): Ready {
     return this.run(now, () => {
       if (!this.started) return;
       if (this.proposeAt !== null && now >= this.proposeAt) {
@@ -253,7 +239,7 @@ export class ConsensusCore {
    * order; those not extending the committed chain are ignored). Call after replayCommitted() and
    * before start(). May return `commit` actions (a stored 2-chain can now be recognised).
    */
-  restoreBlocks(blocks: readonly Block[], now: number): Action[] {
+  restoreBlocks(blocks: readonly Block[], now: number): Ready {
     return this.run(now, () => {
       const sorted = [...blocks].sort((a, b) => a.header.height - b.header.height);
       for (const b of sorted) {
@@ -291,6 +277,15 @@ export class ConsensusCore {
 
   get currentRound(): number { return this.round; }
   get committedHeight(): number { return this.tip.block.header.height; }
+  /**
+   * The lowest committed height a sync request can be answered from memory (the committed cache
+   * is a window behind the tip; after a restart from a snapshot it starts above the snapshot).
+   * A driver serves requests for lower heights from its block log.
+   */
+  get lowestCachedHeight(): number {
+    const first = this.committedByHash.values().next().value;
+    return first === undefined ? this.tip.block.header.height + 1 : first.header.height;
+  }
   get committedBlock(): Block { return this.tip.block; }
   get highestQC(): QC { return this.highQC; }
   get highestTC(): TC | null { return this.highTC; }
@@ -313,9 +308,8 @@ export class ConsensusCore {
 
   // ---- machinery ---------------------------------------------------------------------------
 
-  private run(now: number, f: () => void): Action[] {
+  private run(now: number, f: () => void): Ready {
     this.now = now;
-    this.out = [];
     try {
       f();
     } catch (e) {
@@ -329,13 +323,11 @@ export class ConsensusCore {
       }
     }
     this.flushTimer();
-    const out = this.out;
-    this.out = [];
-    return out;
+    return this.out.take();
   }
 
-  private log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
-    this.out.push({ type: 'log', level, msg });
+  private log(level: LogLevel, msg: string): void {
+    this.out.notes.push({ type: 'log', level, msg });
   }
 
   private flushTimer(): void {
@@ -343,7 +335,7 @@ export class ConsensusCore {
     const at = Math.min(this.roundDeadline, this.proposeAt ?? Number.POSITIVE_INFINITY);
     if (at !== this.lastTimerAt && Number.isFinite(at)) {
       this.lastTimerAt = at;
-      this.out.push({ type: 'setTimer', at });
+      this.out.timerAt = at;
     }
   }
 
@@ -356,12 +348,12 @@ export class ConsensusCore {
    */
   private persist(next: SafetyState): void {
     this.safety = { ...next, highQC: this.highQC, highTC: this.highTC };
-    this.out.push({ type: 'persist', safety: this.safety });
+    this.out.safety = this.safety;
   }
 
   private send(to: number | 'all', msg: ConsensusMessage): Uint8Array {
     const bytes = encodeMessage(msg);
-    this.out.push({ type: 'send', to, kind: msg.type, bytes });
+    this.out.messages.push({ to, kind: msg.type, bytes });
     return bytes;
   }
 
@@ -478,7 +470,7 @@ export class ConsensusCore {
     const block = makeBlock(header, txs);
     const state = applyBlock(parent.state, block, ph.round, this.rules);
     this.app.attach(exec.id, block.hash);
-    this.out.push({ type: 'persistBlock', block });
+    this.out.blocks.push(block);
     this.persist({ ...this.safety, lastProposedRound: round });
     const signer = this.signer;
     const sig = signer.sign(proposalSignBytes(this.config.chainId, round, height, block.hash));
@@ -637,13 +629,13 @@ export class ConsensusCore {
     if (!bytesEqual(exec.txRoot, h.txRoot)) fail('bad_block', 'block.txRoot', 'does not match the transactions');
     if (!bytesEqual(exec.stateRoot, h.stateRoot)) {
       this.metrics.stateRootMismatches++;
-      this.out.push({ type: 'state_root_mismatch', height: h.height, round: h.round, blockHash: b.hash, proposer: h.proposer, ours: exec.stateRoot, theirs: h.stateRoot });
+      this.out.notes.push({ type: 'state_root_mismatch', height: h.height, round: h.round, blockHash: b.hash, proposer: h.proposer, ours: exec.stateRoot, theirs: h.stateRoot });
       return null;
     }
     this.app.attach(exec.id, b.hash);
     const entry: Entry = { block: b, state };
     this.tree.set(hex(b.hash), entry);
-    this.out.push({ type: 'persistBlock', block: b });
+    this.out.blocks.push(b);
     this.tryCommit(h.justify);
     const own = this.qcByBlock.get(hex(b.hash));
     if (own !== undefined) this.tryCommit(own);
@@ -751,7 +743,7 @@ export class ConsensusCore {
     if (this.self < 0 || this.signer === null) return;
     if (this.lastTimeout !== null && this.lastTimeout.round === round) {
       // Re-broadcast the same signed timeout: lost messages must not stall the view change.
-      this.out.push({ type: 'send', to: 'all', kind: 'timeout', bytes: this.lastTimeout.bytes });
+      this.out.messages.push({ to: 'all', kind: 'timeout', bytes: this.lastTimeout.bytes });
       if (this.highQC.round < round - 1 && this.highTC !== null) this.send('all', { type: 'cert', qc: this.highQC, tc: this.highTC });
       return;
     }
@@ -839,7 +831,7 @@ export class ConsensusCore {
     }
     chain.reverse();
     for (const { entry, qc: q } of chain) {
-      this.out.push({ type: 'commit', block: entry.block, qc: q });
+      this.out.commits.push({ block: entry.block, qc: q });
       this.metrics.commits++;
       for (const e of entry.block.header.evidence) this.pool.markCommitted(e);
       this.recordSlashing(entry.state.events);
@@ -855,7 +847,7 @@ export class ConsensusCore {
       this.metrics.slashingEvents++;
       this.slashingLog.push(event);
       if (this.slashingLog.length > 256) this.slashingLog.shift();
-      this.out.push({ type: 'slashing', event });
+      this.out.notes.push({ type: 'slashing', event });
     }
   }
 
@@ -882,7 +874,7 @@ export class ConsensusCore {
   private addEvidence(e: Evidence, gossip: boolean): void {
     if (!this.pool.add(e)) return;
     this.metrics.evidenceFound++;
-    this.out.push({ type: 'evidence', evidence: e });
+    this.out.notes.push({ type: 'evidence', evidence: e });
     if (gossip) this.send('all', { type: 'evidence', evidence: e });
     this.log('warn', `equivocation by validator ${e.validator} in round ${e.round} (${evidenceKey(e)})`);
   }

@@ -24,10 +24,10 @@ export const MsgType = {
   PROPOSAL: 16,
   VOTE: 17,
   TIMEOUT: 18,
-  QC: 19,
-  COMMIT: 20,
-  RANDAO_COMMIT: 21,
-  RANDAO_REVEAL: 22,
+  /** A QC and/or a TC relayed (consensus `cert`). */
+  CERT: 19,
+  /** Equivocation evidence. (21 and 22 are unused and refused.) */
+  EVIDENCE: 20,
   TXGOSSIP: 23,
   SYNC_REQUEST: 24,
   SYNC_RESPONSE: 25,
@@ -40,10 +40,8 @@ export type AppMsgType =
   | typeof MsgType.PROPOSAL
   | typeof MsgType.VOTE
   | typeof MsgType.TIMEOUT
-  | typeof MsgType.QC
-  | typeof MsgType.COMMIT
-  | typeof MsgType.RANDAO_COMMIT
-  | typeof MsgType.RANDAO_REVEAL
+  | typeof MsgType.CERT
+  | typeof MsgType.EVIDENCE
   | typeof MsgType.TXGOSSIP
   | typeof MsgType.SYNC_REQUEST
   | typeof MsgType.SYNC_RESPONSE;
@@ -58,7 +56,7 @@ export function msgTypeName(t: number): MsgTypeName | undefined {
   return NAME_BY_NUMBER.get(t);
 }
 export function isAppType(t: number): t is AppMsgType {
-  return t >= MsgType.PROPOSAL && t <= MsgType.SYNC_RESPONSE;
+  return t >= MsgType.PROPOSAL && t <= MsgType.SYNC_RESPONSE && t !== 21 && t !== 22;
 }
 export function isCriticalType(t: number): t is CriticalMsgType {
   return isAppType(t) && t !== MsgType.TXGOSSIP;

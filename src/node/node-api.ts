@@ -5,7 +5,7 @@ import { toHex } from '../crypto/sha256.ts';
 import type { RowTarget } from '../engine/types.ts';
 import type { BlockJson, HealthJson, NodeApi, ParamsJson, ReceiptJson, StateJson, SubmitResult } from '../rpc/api.ts';
 import { NODE_VERSION, type NumchainNode } from './node.ts';
-import { decodeRecord } from './records.ts';
+import { decodeRecord } from '../driver/records.ts';
 
 /** HTTP status for each admission refusal: malformed 400, invalid 422, conflict 409, slow down 429, full 503. */
 const STATUS: Record<string, number> = {

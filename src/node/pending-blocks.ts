@@ -44,7 +44,8 @@ export class PendingBlockStore {
     return this.heights.size;
   }
 
-  async put(block: Block): Promise<void> {
+  /** Durable when it returns. */
+  put(block: Block): void {
     const name = `${block.header.height}-${toHex(block.hash)}.blk`;
     if (this.heights.has(name)) return;
     const bytes = encodeBlock(block);
@@ -64,7 +65,7 @@ export class PendingBlockStore {
   }
 
   /** Drop every stored block at or below the committed height. */
-  async prune(committedHeight: number): Promise<void> {
+  prune(committedHeight: number): void {
     for (const [name, h] of [...this.heights]) if (h <= committedHeight) this.remove(name);
   }
 

@@ -27,24 +27,9 @@ import { StoreError } from './errors.ts';
 import { consoleStoreLogger, type StoreLogger } from './logger.ts';
 import { LruCache } from './lru-cache.ts';
 import { fsyncDir, readFully, writeFully, writeFullySync } from './fs-util.ts';
+import { LOG_JSON, type LogRecord } from '../util/log-record.ts';
 
-/** A log record: any JSON-serialisable object with an integer height `h`. */
-export interface LogRecord {
-  readonly h: number;
-  readonly [field: string]: unknown;
-  /** The record's JSON.stringify, when its writer has it cheaper (see LOG_JSON). */
-  readonly [LOG_JSON]?: string | readonly string[];
-}
-
-/**
- * Key under which a record may carry its own JSON text, exactly JSON.stringify(record), for
- * records whose writer can build it without the generic serializer (a block record is mostly one
- * base64 string that JSON.stringify would scan character by character). The text may come in
- * parts, written one after the other, so that a long part is never copied into a joined string.
- * It is checked like any other: an object whose first field is this height, on one line. A
- * symbol, so JSON ignores it.
- */
-export const LOG_JSON: unique symbol = Symbol('numchain.logJson');
+export { LOG_JSON, type LogRecord } from '../util/log-record.ts';
 
 export interface BlockLogOptions {
   /** Where recovery actions are reported. Default: warnings to stderr. */

@@ -73,6 +73,11 @@ export class SafetyStore {
    * crash. Synchronous inside (one pwrite + fdatasync, see above), so calls apply in call order.
    */
   async save(state: Uint8Array): Promise<void> {
+    this.saveNow(state);
+  }
+
+  /** save(), returning once the state is durable (it is synchronous inside anyway). */
+  saveNow(state: Uint8Array): void {
     if (!(state instanceof Uint8Array)) throw new StoreError('bad_record', 'safety state must be a Uint8Array');
     if (state.length > this.maxStateBytes) {
       throw new StoreError('bad_record', `safety state is ${state.length} bytes; the limit is ${this.maxStateBytes}`, { path: this.path });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadEngine } from '../../src/engine/node-loader.ts';
+import { loadEngine } from '../../src/host/node-loader.ts';
 import type { MaParams } from '../../src/engine/types.ts';
 import { verifyRowProof } from '../../src/engine/proof.ts';
 import { AppError } from '../../src/consensus/app.ts';

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Ready } from '../../src/consensus/ready.ts';
 import { toHex } from '../../src/crypto/sha256.ts';
-import type { Action } from '../../src/consensus/core.ts';
 import { decodeMessage } from '../../src/consensus/messages.ts';
 import type { ConsensusConfig, SafetyState } from '../../src/consensus/types.ts';
-import { Cluster, commits, makeCore, sends } from './helpers.ts';
+import { Cluster, commits, makeCore, sends, flat, type Action } from './helpers.ts';
 
 const hashes = (bs: { hash: Uint8Array }[]) => bs.map((b) => toHex(b.hash));
 
@@ -47,7 +47,7 @@ test('a silent leader causes a TC; commits need a 2-chain of consecutive rounds'
   const c = new Cluster([1, 1, 1, 1], { extra: { blockIntervalMs: 10 } });
   // Drop every round-2 proposal: round 2 ends in a TC, the round-3 block carries it.
   const origHandle = c.handle.bind(c);
-  c.handle = (i: number, acts: Action[]) => {
+  c.handle = (i: number, acts: Ready | Action[]) => {
     origHandle(i, acts);
     for (let k = c.queue.length - 1; k >= 0; k--) {
       const m = c.queue[k]!;
@@ -75,7 +75,7 @@ function equivocatingLeaderOfRound1() {
   const probe = makeCore([1, 1, 1, 1], -1);
   const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
   const leader = makeCore([1, 1, 1, 1], L, { unsafe: { equivocateProposals: true } });
-  const props = sends([...leader.core.start(0), ...leader.core.onTimer(0)], 'proposal');
+  const props = sends([...flat(leader.core.start(0)), ...flat(leader.core.onTimer(0))], 'proposal');
   const even = props.find((p) => p.to !== L && (p.to as number) % 2 === 0)!;
   const odd = props.find((p) => p.to !== L && (p.to as number) % 2 === 1)!;
   return { L, leader, a: even.bytes, b: odd.bytes, others: [0, 1, 2, 3].filter((i) => i !== L) };
@@ -87,7 +87,7 @@ test('persisted safety state prevents a second vote in the same round after rest
   const me = others[0]!;
   const v = makeCore([1, 1, 1, 1], me);
   v.core.start(0);
-  const a1 = v.core.onMessage(L, a, 1);
+  const a1 = flat(v.core.onMessage(L, a, 1));
   assert.is(sends(a1, 'vote').length, 1);
   const persistIdx = a1.findIndex((x) => x.type === 'persist');
   const sendIdx = a1.findIndex((x) => x.type === 'send' && x.kind === 'vote');
@@ -108,14 +108,14 @@ test('two proposals for one round from one leader become evidence', () => {
   const { L, a, b, others } = equivocatingLeaderOfRound1();
   const w = makeCore([1, 1, 1, 1], others[1]!);
   w.core.start(0);
-  assert.is(w.core.onMessage(L, a, 1).filter((x) => x.type === 'evidence').length, 0);
-  const out = w.core.onMessage(L, b, 2);
+  assert.is(flat(w.core.onMessage(L, a, 1)).filter((x) => x.type === 'evidence').length, 0);
+  const out = flat(w.core.onMessage(L, b, 2));
   const ev = out.filter((x) => x.type === 'evidence');
   assert.is(ev.length, 1);
   assert.ok(w.core.hasEvidence('proposal', L, 1));
   assert.ok(sends(out, 'evidence').length === 1, 'evidence is gossiped');
   // The same pair again is not new evidence.
-  assert.is(w.core.onMessage(L, b, 3).filter((x) => x.type === 'evidence').length, 0);
+  assert.is(flat(w.core.onMessage(L, b, 3)).filter((x) => x.type === 'evidence').length, 0);
 });
 
 /**
@@ -128,7 +128,10 @@ function equivocatorCluster(extra: Partial<ConsensusConfig>): { c: Cluster; L: n
   const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
   c.nodes[L] = makeCore([2, 2, 2, 2], L, { unsafe: { equivocateProposals: true }, extra });
   const origHandle = c.handle.bind(c);
-  c.handle = (i: number, acts: Action[]) => origHandle(i, i === L ? acts.map((x) => (x.type === 'send' && x.kind === 'proposal' ? { ...x, to: 'all' as const } : x)) : acts);
+  c.handle = (i: number, out: Ready | Action[]) => {
+    const acts = Array.isArray(out) ? out : flat(out);
+    origHandle(i, i === L ? acts.map((x) => (x.type === 'send' && x.kind === 'proposal' ? { ...x, to: 'all' as const } : x)) : acts);
+  };
   return { c, L };
 }
 
@@ -173,7 +176,7 @@ test('a node cut off for a while catches up by block sync and commits the same c
 test('garbage input is counted and logged, never thrown', () => {
   const v = makeCore([1, 1, 1, 1], 1);
   v.core.start(0);
-  const out = v.core.onMessage(0, new Uint8Array([0xc1, 0x00, 0xff]), 1);
+  const out = flat(v.core.onMessage(0, new Uint8Array([0xc1, 0x00, 0xff]), 1));
   assert.ok(out.some((a) => a.type === 'log' && a.level === 'warn'));
   assert.is(v.core.metrics.invalidMessages, 1);
 });

@@ -4,10 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeBlock, timeoutSignBytes } from '../../src/consensus/block.ts';
-import type { Action } from '../../src/consensus/core.ts';
+import type { Ready } from '../../src/consensus/ready.ts';
 import { decodeMessage, encodeMessage } from '../../src/consensus/messages.ts';
 import type { Block, QC, SafetyState, TC } from '../../src/consensus/types.ts';
-import { Cluster, makeCore } from './helpers.ts';
+import { Cluster, flat, makeCore, type Action } from './helpers.ts';
 
 /** What a node has on disk: its last persisted safety state, stored pending blocks, committed log. */
 interface Disk {
@@ -27,7 +27,7 @@ function diskOf(actions: readonly Action[]): Disk {
 }
 
 /** A fresh core for validator `i` recovered from `disk` as a node does: replay the log, restore pending blocks. */
-function recovered(powers: number[], i: number, disk: Disk, now: number): { node: ReturnType<typeof makeCore>; restore: Action[] } {
+function recovered(powers: number[], i: number, disk: Disk, now: number): { node: ReturnType<typeof makeCore>; restore: Ready } {
   const node = makeCore(powers, i, { safety: disk.safety });
   for (const { block, qc } of disk.log) {
     const r = node.app.execute(block.header.parentHash, block.header.height, block.txs);
@@ -98,7 +98,7 @@ test('a TC in which faulty validators claim a high QC nobody has is refused', ()
     sigs: claims.map(([v, r]) => keys[v]!.signer.sign(timeoutSignBytes(chainId, round, r))), highQC: qc,
   };
   const invalid = victim.metrics.invalidMessages;
-  const out = victim.onMessage(5, encodeMessage({ type: 'cert', qc, tc }), c.now);
+  const out = flat(victim.onMessage(5, encodeMessage({ type: 'cert', qc, tc }), c.now));
   assert.is(victim.metrics.invalidMessages, invalid + 1, 'counted as invalid');
   assert.ok(out.some((a) => a.type === 'log' && /highQC\.round/.test(a.msg)), 'the log names the field');
   assert.not.ok(victim.highestTC !== null && victim.highestTC.round === round, 'not adopted as the TC of its round');
@@ -135,13 +135,13 @@ test('sync responses: an unsolicited one is dropped unread, an uncertified block
   const pending = victim.pendingBlocks();
 
   // Unasked: dropped unread (before the fix the forged block was executed, stored and inserted).
-  const unsolicited = victim.onMessage(3, forgedResponse, c.now);
+  const unsolicited = flat(victim.onMessage(3, forgedResponse, c.now));
   assert.is(victim.metrics.unsolicitedSyncResponses, 1);
   assert.not.ok(unsolicited.some((a) => a.type === 'persistBlock'), 'nothing stored');
   assert.is(victim.pendingBlocks(), pending, 'nothing inserted');
 
   // A real QC of a block it lacks makes it ask validator 3 for the blocks after its tip.
-  const ask = victim.onMessage(3, encodeMessage({ type: 'cert', qc: c.nodes[0]!.core.highestQC, tc: null }), c.now);
+  const ask = flat(victim.onMessage(3, encodeMessage({ type: 'cert', qc: c.nodes[0]!.core.highestQC, tc: null }), c.now));
   const req = ask.find((a) => a.type === 'send' && a.kind === 'sync_request');
   assert.ok(req !== undefined && req.type === 'send' && req.to === 3, 'asked validator 3');
   const asked = decodeMessage(req.bytes);
@@ -149,7 +149,7 @@ test('sync responses: an unsolicited one is dropped unread, an uncertified block
 
   // Answered with the forged range: its top QC does not verify, so nothing of it is stored or inserted.
   const invalid = victim.metrics.invalidMessages;
-  const answered = victim.onMessage(3, forgedResponse, c.now);
+  const answered = flat(victim.onMessage(3, forgedResponse, c.now));
   assert.is(victim.metrics.invalidMessages, invalid + 1);
   assert.not.ok(answered.some((a) => a.type === 'persistBlock'), 'nothing stored');
   assert.is(victim.pendingBlocks(), pending, 'nothing inserted');
@@ -157,7 +157,7 @@ test('sync responses: an unsolicited one is dropped unread, an uncertified block
   // The genuine blocks, asked for again, are taken.
   victim.onMessage(3, encodeMessage({ type: 'cert', qc: c.nodes[0]!.core.highestQC, tc: null }), c.now + 5000);
   const real = ahead.slice(tip, tip + 6);
-  const good = victim.onMessage(3, encodeMessage({ type: 'sync_response', blocks: real, qc: null }), c.now + 5000);
+  const good = flat(victim.onMessage(3, encodeMessage({ type: 'sync_response', blocks: real, qc: null }), c.now + 5000));
   assert.ok(good.some((a) => a.type === 'commit' || a.type === 'persistBlock'), 'real blocks are inserted');
   assert.ok(victim.committedHeight > tip, `committed past ${tip}: ${victim.committedHeight}`);
 });
@@ -179,7 +179,7 @@ test('votes and timeouts signed for rounds far ahead never crowd out the current
   let tc: TC | null = null;
   for (const v of [1, 2, 3]) {
     const out = victim.onMessage(v, encodeMessage({ type: 'timeout', round: r0, voter: v, highQC: qc, highTC: null, sig: keys[v]!.signer.sign(timeoutSignBytes(chainId, r0, qc.round)) }), c.now);
-    for (const a of out) {
+    for (const a of flat(out)) {
       if (a.type !== 'send' || a.kind !== 'cert') continue;
       const m = decodeMessage(a.bytes);
       if (m.type === 'cert' && m.tc !== null) tc = m.tc;

@@ -1,7 +1,8 @@
 // Shared fixtures for consensus tests: fake keys, validators, and a tiny synchronous cluster.
 import { genesisBlock, genesisQC } from '../../src/consensus/block.ts';
-import { ConsensusCore, type Action } from '../../src/consensus/core.ts';
-import type { Block, ConsensusConfig, SafetyState, UnsafeSwitches, Validator } from '../../src/consensus/types.ts';
+import { ConsensusCore } from '../../src/consensus/core.ts';
+import type { Note, Ready } from '../../src/consensus/ready.ts';
+import type { Block, ConsensusConfig, QC, SafetyState, UnsafeSwitches, Validator } from '../../src/consensus/types.ts';
 import { FakeApp } from '../../src/sim/fake-app.ts';
 import { fakeKey, fakeVerifier, type SimKey } from '../../src/sim/keys.ts';
 import { Prng } from '../../src/sim/prng.ts';
@@ -25,11 +26,34 @@ export function makeCore(powers: readonly number[], self: number, opts: { seed?:
   return { core, app, keys, validators, chainId, genesis };
 }
 
-export function sends(actions: Action[], kind?: string) {
+/** One element of a Ready batch, for tests that look at a node's output over time as one list. */
+export type Action =
+  | { readonly type: 'persistBlock'; readonly block: Block }
+  | { readonly type: 'persist'; readonly safety: SafetyState }
+  | { readonly type: 'send'; readonly to: number | 'all'; readonly kind: string; readonly bytes: Uint8Array }
+  | { readonly type: 'commit'; readonly block: Block; readonly qc: QC }
+  | { readonly type: 'setTimer'; readonly at: number }
+  | Note;
+
+/** A Ready batch as a list, in the order the driver contract performs it. */
+export function flat(r: Ready): Action[] {
+  const out: Action[] = [];
+  for (const block of r.blocks) out.push({ type: 'persistBlock', block });
+  if (r.safety !== null) out.push({ type: 'persist', safety: r.safety });
+  for (const m of r.messages) out.push({ type: 'send', ...m });
+  for (const c of r.commits) out.push({ type: 'commit', ...c });
+  if (r.timerAt !== null) out.push({ type: 'setTimer', at: r.timerAt });
+  out.push(...r.notes);
+  return out;
+}
+
+export function sends(r: Ready | Action[], kind?: string) {
+  const actions = Array.isArray(r) ? r : flat(r);
   return actions.filter((a): a is Extract<Action, { type: 'send' }> => a.type === 'send' && (kind === undefined || a.kind === kind));
 }
 
-export function commits(actions: Action[]): Block[] {
+export function commits(r: Ready | Action[]): Block[] {
+  const actions = Array.isArray(r) ? r : flat(r);
   return actions.filter((a): a is Extract<Action, { type: 'commit' }> => a.type === 'commit').map((a) => a.block);
 }
 
@@ -53,7 +77,8 @@ export class Cluster {
 
   readonly batches: Action[][][] = [];
 
-  handle(i: number, acts: Action[]): void {
+  handle(i: number, ready: Ready | Action[]): void {
+    const acts = Array.isArray(ready) ? ready : flat(ready);
     this.actions[i]!.push(...acts);
     (this.batches[i] ??= []).push(acts);
     for (const a of acts) {

@@ -4,7 +4,7 @@ import { encodeCanonical } from '../../src/codec/canonical.ts';
 import { encodeBlock, genesisQC } from '../../src/consensus/block.ts';
 import { ConsensusError } from '../../src/consensus/errors.ts';
 import { decodeMessage, encodeMessage, syncBlockBytes, TAG_MSG, type ConsensusMessage } from '../../src/consensus/messages.ts';
-import { Cluster, makeCore, sends } from './helpers.ts';
+import { Cluster, flat, makeCore, sends } from './helpers.ts';
 
 const h32 = (b: number) => new Uint8Array(32).fill(b);
 
@@ -82,14 +82,14 @@ test('a proposal whose transactions were tampered with is rejected, not voted fo
   const probe = makeCore([1, 1, 1, 1], -1);
   const L = probe.core.leaderFor(probe.genesis.hash, 1)!;
   const leader = makeCore([1, 1, 1, 1], L);
-  const prop = sends([...leader.core.start(0), ...leader.core.onTimer(0)], 'proposal')[0]!;
+  const prop = sends([...flat(leader.core.start(0)), ...flat(leader.core.onTimer(0))], 'proposal')[0]!;
   const m = decodeMessage(prop.bytes);
   assert.is(m.type, 'proposal');
   if (m.type !== 'proposal') return;
   const forged = encodeMessage({ ...m, block: { ...m.block, txs: [...m.block.txs, new Uint8Array([1, 2, 3])] } });
   const v = makeCore([1, 1, 1, 1], (L + 1) % 4);
   v.core.start(0);
-  const out = v.core.onMessage(L, forged, 1);
+  const out = flat(v.core.onMessage(L, forged, 1));
   assert.is(sends(out, 'vote').length, 0);
   assert.is(v.core.metrics.invalidMessages, 1);
   assert.ok(out.some((a) => a.type === 'log' && a.msg.includes('txRoot')));

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, WASM_PATH, recordedEngineSha256Hex } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT, WASM_PATH, recordedEngineSha256Hex } from '../../src/host/node-loader.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const wasm = readFileSync(WASM_PATH);

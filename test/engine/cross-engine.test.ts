@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT } from '../../src/host/node-loader.ts';
 import { OpStream, boundOf } from '../../src/engine/opstream.ts';
 import { DEFAULT_MA_PARAMS, type MaOp, type MaParams } from '../../src/engine/types.ts';
 import { ENGINES, runDeterminism, runNode, runSelftestInNode, type EngineName } from '../../src/cli/determinism.ts';

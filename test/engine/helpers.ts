@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MaEngine } from '../../src/engine/engine.ts';
-import { PROJECT_ROOT } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT } from '../../src/host/node-loader.ts';
 import type { MaOp, MaParams } from '../../src/engine/types.ts';
 
 export const VECTOR_DIR = join(PROJECT_ROOT, 'test', 'vectors', 'ma');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MaEngine } from '../../src/engine/index.ts';
-import { WASM_PATH } from '../../src/engine/node-loader.ts';
+import { WASM_PATH } from '../../src/host/node-loader.ts';
 import { MaError, type MaParams } from '../../src/engine/types.ts';
 import { readVectors } from './helpers.ts';
 

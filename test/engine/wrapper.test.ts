@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { MaEngine, toHex } from '../../src/engine/engine.ts';
 import { rowLeafHash, verifyRowProof } from '../../src/engine/proof.ts';
-import { WASM_PATH } from '../../src/engine/node-loader.ts';
+import { WASM_PATH } from '../../src/host/node-loader.ts';
 import { DEFAULT_MA_PARAMS, MaError, type MaOp, type MaParams } from '../../src/engine/types.ts';
 import { engineFrom } from './helpers.ts';
 

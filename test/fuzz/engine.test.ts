@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import { MaEngine, toHex } from '../../src/engine/engine.ts';
-import { engineModule } from '../../src/engine/node-loader.ts';
+import { engineModule } from '../../src/host/node-loader.ts';
 import { ReferenceEngine } from '../../src/engine/reference.ts';
 import { MaError, type MaOp, type MaParams } from '../../src/engine/types.ts';
 import { expectTyped, fuzz, mutate, mutationArb } from './fuzz.ts';

@@ -90,7 +90,7 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constantFrom(MsgType.PING, MsgType.PONG), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
   fc.record({ type: fc.constantFrom(MsgType.TXGOSSIP), ttl: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 100 }) }),
   fc.record({
-    type: fc.constantFrom(MsgType.PROPOSAL, MsgType.VOTE, MsgType.TIMEOUT, MsgType.QC, MsgType.COMMIT, MsgType.SYNC_REQUEST, MsgType.SYNC_RESPONSE),
+    type: fc.constantFrom(MsgType.PROPOSAL, MsgType.VOTE, MsgType.TIMEOUT, MsgType.CERT, MsgType.EVIDENCE, MsgType.SYNC_REQUEST, MsgType.SYNC_RESPONSE),
     id: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), payload: fc.uint8Array({ maxLength: 100 }),
   }),
 ) as fc.Arbitrary<Message>;

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, engineSha256Hex } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT, engineSha256Hex } from '../../src/host/node-loader.ts';
 import { generateGenesis, writeGenesisFiles, type Genesis } from '../../src/node/genesis.ts';
 import { NumchainClient } from '../../src/rpc/client.ts';
 import type { HealthJson } from '../../src/rpc/api.ts';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keypairFromSeed, signEd25519 } from '../../src/crypto/ed25519.ts';
-import { VerifyPool } from '../../src/crypto/verify-pool.ts';
+import { VerifyPool } from '../../src/host/verify-pool.ts';
 import { threadCpuReader, threadCpuSeconds } from '../../src/metrics/thread-cpu.ts';
 
 const linux = existsSync('/proc/self/task');

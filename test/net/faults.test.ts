@@ -174,12 +174,12 @@ test('a peer that dies and comes back gets the messages queued meanwhile, in ord
   const aPort = a.t.address()!.port;
   await a.t.stop();
   await waitFor(() => b.t.connectedPeers().length === 0, 'b notices');
-  b.t.broadcast(MsgType.COMMIT, bytes(42));
+  b.t.broadcast(MsgType.EVIDENCE, bytes(42));
   [a] = track(makeNode(0, vs, { listen: `127.0.0.1:${aPort}` }));
   await a.t.start();
   a.t.setPeerAddress(1, `127.0.0.1:${bPort}`);
   await waitFor(() => a.inbox.length === 1, 'redelivery to the restarted dialer');
-  assert.equal(a.inbox[0], { from: 1, type: MsgType.COMMIT, payload: bytes(42) });
+  assert.equal(a.inbox[0], { from: 1, type: MsgType.EVIDENCE, payload: bytes(42) });
   assert.is(b.inbox.length, 5, 'no duplicates at b');
 });
 

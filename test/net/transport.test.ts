@@ -55,8 +55,8 @@ test('every application type is carried, in order, with large payloads intact', 
   const [a, b] = track(makeNode(0, vs), makeNode(1, vs));
   await startAll([a, b]);
   const types = [
-    MsgType.PROPOSAL, MsgType.VOTE, MsgType.TIMEOUT, MsgType.QC, MsgType.COMMIT, MsgType.RANDAO_COMMIT,
-    MsgType.RANDAO_REVEAL, MsgType.SYNC_REQUEST, MsgType.SYNC_RESPONSE,
+    MsgType.PROPOSAL, MsgType.VOTE, MsgType.TIMEOUT, MsgType.CERT, MsgType.EVIDENCE,
+    MsgType.SYNC_REQUEST, MsgType.SYNC_RESPONSE,
   ] as const;
   const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => i * 7);
   for (const t of types) a.t.send(1, t, t === MsgType.SYNC_RESPONSE ? big : bytes(t));

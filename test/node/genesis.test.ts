@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, recordedEngineSha256Hex } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT, recordedEngineSha256Hex } from '../../src/host/node-loader.ts';
 import { generateGenesis, GenesisError, keyPathFor, parseGenesis, readGenesis, readKeyFile, writeGenesisFiles } from '../../src/node/genesis.ts';
 
 const SAMPLE = join(PROJECT_ROOT, 'genesis', 'localnet-4', 'genesis.json');

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { PROJECT_ROOT } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT } from '../../src/host/node-loader.ts';
 import { NumchainClient } from '../../src/rpc/client.ts';
 import { dataDirLayout } from '../../src/store/data-dir.ts';
 import { CLI, createLocalnet, killAllNodes, logFields, NodeProcess, runCli, sleep, waitFor, withNodeLogs, type Localnet } from '../helpers/node-process.ts';

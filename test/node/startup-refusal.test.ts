@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { engineSha256Hex } from '../../src/engine/node-loader.ts';
+import { engineSha256Hex } from '../../src/host/node-loader.ts';
 import { createLocalnet, editGenesisFile, killAllNodes, NodeProcess, runCli, type Localnet } from '../helpers/node-process.ts';
 
 let net: Localnet;

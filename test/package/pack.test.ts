@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT } from '../../src/host/node-loader.ts';
 import { PageServer, runBrowser, type BrowserName } from '../../src/cli/determinism/browser.ts';
 import { findExecutable, runGroup } from '../../src/cli/determinism/proc.ts';
 import { DEFAULT_MA_PARAMS } from '../../src/engine/types.ts';

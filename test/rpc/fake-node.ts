@@ -4,7 +4,7 @@
 import { decodeTx, txFromJson, TxError, txLimits, type SignedTx, type TxLimits } from '../../src/chain/tx.ts';
 import { verifyZip215 } from '../../src/crypto/ed25519.ts';
 import { sha256, toHex } from '../../src/crypto/sha256.ts';
-import { loadEngineSync } from '../../src/engine/node-loader.ts';
+import { loadEngineSync } from '../../src/host/node-loader.ts';
 import type { MaEngine } from '../../src/engine/engine.ts';
 import { MaError, type MaParams, type RowTarget } from '../../src/engine/types.ts';
 import type { BlockJson, HealthJson, NodeApi, ParamsJson, ReceiptJson, StateJson, SubmitResult } from '../../src/rpc/api.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PROJECT_ROOT } from '../../src/engine/node-loader.ts';
+import { PROJECT_ROOT } from '../../src/host/node-loader.ts';
 
 /** The state letter of process `pid` (Z: a zombie waiting to be reaped), or null when it is gone. */
 function procState(pid: number): string | null {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { engineSha256Hex } from '../../engine/node-loader.ts';
+import { engineSha256Hex } from '../../host/node-loader.ts';
 import { generateGenesis, readGenesis, writeGenesisFiles, type Genesis } from '../../node/genesis.ts';
 import type { HealthJson } from '../../rpc/api.ts';
 import { NumchainClient } from '../../rpc/client.ts';

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keypairFromSeed, signEd25519, verifyZip215 } from '../../src/crypto/ed25519.ts';
-import { VerifyPool, type SigItem } from '../../src/crypto/verify-pool.ts';
+import { VerifyPool, type SigItem } from '../../src/host/verify-pool.ts';
 
 test('valid signatures say true, tampered ones false, order preserved across workers', async () => {
   const pool = new VerifyPool(2);

@@ -2,7 +2,7 @@
 // that a batch is refused at once (the node answers 'busy') instead of queueing without limit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AdmissionGate } from '../../src/node/admission-gate.ts';
+import { AdmissionGate } from '../../src/driver/admission-gate.ts';
 
 test('at most `slots` holders; waiters get the slot in arrival order; a full queue refuses', async () => {
   const gate = new AdmissionGate(2, 2);

@@ -1,4 +1,4 @@
-// Worker thread for VerifyPool (src/crypto/verify-pool.ts): answers "does the fast path accept this
+// Worker thread for VerifyPool (src/host/verify-pool.ts): answers "does the fast path accept this
 // signature?" for batches. Plain JavaScript so it loads without the TypeScript loader. Its answer
 // is only ever used as "valid"; a `false` sends the signature to the ZIP-215 slow path on the main
 // thread, exactly as the in-thread fast path does (src/crypto/fast-verify-node.ts).

@@ -8,7 +8,7 @@
 // changes when a signature is checked, never what a block executes to.
 import { verifiedKey, type ChainApp } from '../chain/app.ts';
 import type { SignedTx } from '../chain/tx.ts';
-import type { VerifyPool } from '../crypto/verify-pool.ts';
+import type { SignaturePool } from './world.ts';
 
 /** Verifications on the pool right now, by transaction cache key. Bounded by the admission gate. */
 export class InflightVerifications {
@@ -46,7 +46,7 @@ export interface PreverifyResult {
  * hands the block to the core. Never throws: a saturated or closed pool just leaves the work to
  * execution.
  */
-export async function preverifyTxs(app: ChainApp, pool: VerifyPool, inflight: InflightVerifications, txs: readonly Uint8Array[]): Promise<PreverifyResult> {
+export async function preverifyTxs(app: ChainApp, pool: SignaturePool, inflight: InflightVerifications, txs: readonly Uint8Array[]): Promise<PreverifyResult> {
   const waits = new Set<Promise<unknown>>();
   const fresh: SignedTx[] = [];
   let awaited = 0;
@@ -74,7 +74,7 @@ export async function preverifyTxs(app: ChainApp, pool: VerifyPool, inflight: In
  * answer comes (not only once the mempool takes them), so a block or a gossip batch carrying the
  * same transactions waits for this answer instead of verifying them again.
  */
-export function verifyOnPool(app: ChainApp, pool: VerifyPool, inflight: InflightVerifications, txs: readonly SignedTx[]): Promise<boolean[] | null> {
+export function verifyOnPool(app: ChainApp, pool: SignaturePool, inflight: InflightVerifications, txs: readonly SignedTx[]): Promise<boolean[] | null> {
   const answered = pool
     .verify(txs.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature })))
     .catch(() => null)

@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { genesisBlock, genesisQC, makeBlock } from '../../src/consensus/block.ts';
 import type { QC } from '../../src/consensus/types.ts';
 import { sha256, toHex } from '../../src/crypto/sha256.ts';
-import { LOG_JSON } from '../../src/store/block-log.ts';
-import { decodeRecord, makeRecord } from '../../src/node/records.ts';
+import { LOG_JSON } from '../../src/util/log-record.ts';
+import { decodeRecord, makeRecord } from '../../src/driver/records.ts';
 import type { Receipt } from '../../src/chain/receipts.ts';
 
 const root = sha256(new Uint8Array([1]));

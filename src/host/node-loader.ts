@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MaEngine } from './engine.ts';
-import { MaError, type MaParams } from './types.ts';
+import { MaEngine } from '../engine/engine.ts';
+import { MaError, type MaParams } from '../engine/types.ts';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WASM_PATH = join(PROJECT_ROOT, 'build', 'ma.wasm');

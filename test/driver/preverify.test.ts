@@ -9,10 +9,10 @@ import { buildTx, type SignedTx } from '../../src/chain/tx.ts';
 import { Verifier, keypairFromSeed } from '../../src/crypto/ed25519.ts';
 import { createNodeCryptoVerifier } from '../../src/crypto/fast-verify-node.ts';
 import { sha256 } from '../../src/crypto/sha256.ts';
-import { VerifyPool } from '../../src/crypto/verify-pool.ts';
-import { loadEngine } from '../../src/engine/node-loader.ts';
+import { VerifyPool } from '../../src/host/verify-pool.ts';
+import { loadEngine } from '../../src/host/node-loader.ts';
 import type { MaParams } from '../../src/engine/types.ts';
-import { InflightVerifications, preverifyTxs } from '../../src/node/preverify.ts';
+import { InflightVerifications, preverifyTxs } from '../../src/driver/preverify.ts';
 
 const MA: MaParams = { shards: 2, layers: 2, slots: 8, dim: 8, q: 1024, decay: 0.985, clip: 8 };
 const CHAIN: ChainParams = { chainId: 'test-chain', txWindow: 20, maxTxsPerBlock: 64, maxBlockBytes: 64 * 1024, maxTxBytes: 512 };

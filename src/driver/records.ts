@@ -6,7 +6,7 @@ import type { Receipt } from '../chain/receipts.ts';
 import { blockFromCanon, encodeBlock, qcFromCanon, qcToCanon } from '../consensus/block.ts';
 import type { Block, QC } from '../consensus/types.ts';
 import { toHex } from '../crypto/sha256.ts';
-import { LOG_JSON, type LogRecord } from '../store/block-log.ts';
+import { LOG_JSON, type LogRecord } from '../util/log-record.ts';
 
 export interface BlockRecord extends LogRecord {
   readonly h: number;

@@ -1,0 +1,335 @@
+// One validator's driver: it feeds every input to the consensus core through one serial queue and
+// performs each `Ready` batch the core returns, in the batch's order (blocks and safety state
+// durable, then messages out, then commits applied and logged, then the timer). It talks to the
+// world only through the interfaces of world.ts, so the validator process (src/node) and the
+// simulator (src/sim) run this same code with the real ChainApp and engine.
+import type { ChainApp, CommitResult } from '../chain/app.ts';
+import { encodeCanonical } from '../codec/canonical.ts';
+import { blockToCanon, qcToCanon } from '../consensus/block.ts';
+import type { ConsensusCore } from '../consensus/core.ts';
+import { decodeMessage, encodeMessage, syncBlockBytes, syncResponseBudget, type ConsensusMessage } from '../consensus/messages.ts';
+import type { Note, Ready } from '../consensus/ready.ts';
+import type { Block, QC } from '../consensus/types.ts';
+import { toHex } from '../crypto/sha256.ts';
+import { encodeSnapshot } from '../chain/snapshot.ts';
+import { Admission } from './admission.ts';
+import { InflightVerifications, preverifyTxs } from './preverify.ts';
+import { decodeRecord, makeRecord } from './records.ts';
+import { SerialQueue } from './serial-queue.ts';
+import type { ReplicaClock, ReplicaLogger, ReplicaNetwork, ReplicaStorage, SignaturePool, TimerHandle, WireKind } from './world.ts';
+
+export interface ReplicaConfig {
+  readonly index: number;
+  /** Number of validators (1: nothing to gossip). */
+  readonly validators: number;
+  /** Bounds for decoding the replica's own log records. */
+  readonly maxTxsPerBlock: number;
+  readonly maxTxBytes: number;
+  /** Snapshot every N blocks (0 = never)... */
+  readonly snapshotEvery: number;
+  /** ...or once this many transactions were committed since the last one. */
+  readonly snapshotTxs: number;
+  /** Inputs waiting for the core beyond which droppable ones are refused. */
+  readonly maxQueuedInputs?: number;
+}
+
+export interface CommittedBlock {
+  readonly block: Block;
+  readonly qc: QC;
+  readonly result: CommitResult;
+}
+
+/** What the host watches: metrics and RPC bookkeeping in a node, invariants in the simulator. All optional. */
+export interface ReplicaObserver {
+  /** Blocks committed and durable in the log, in height order. */
+  committed?(commits: readonly CommittedBlock[]): void;
+  note?(note: Note): void;
+  /** A client or gossiped transaction was admitted to the mempool (`gossiped`: from a peer). */
+  admitted?(txid: string, gossiped: boolean): void;
+  /** Transactions refused, by reason (malformed gossip, a full admission gate, ...). */
+  refused?(code: string, count: number): void;
+  /** Block transactions whose signatures were checked on the pool before the block reached the core. */
+  preverified?(count: number): void;
+  /** Seconds the app took to apply one input's committed blocks (when the clock has perfNow). */
+  applySeconds?(seconds: number): void;
+}
+
+export interface ReplicaParts {
+  readonly config: ReplicaConfig;
+  readonly core: ConsensusCore;
+  readonly app: ChainApp;
+  readonly storage: ReplicaStorage;
+  readonly network: ReplicaNetwork;
+  readonly clock: ReplicaClock;
+  readonly pool: SignaturePool | null;
+  readonly logger: ReplicaLogger;
+  readonly observer?: ReplicaObserver;
+  /** The QC certifying the committed tip (snapshots store it beside the block). */
+  readonly tipQc: QC;
+  /** Something the replica cannot go on from (a failed fsync, an app that refuses a certified block). */
+  readonly onFatal: (e: Error) => void;
+}
+
+export class Replica {
+  readonly core: ConsensusCore;
+  readonly app: ChainApp;
+  readonly admission: Admission;
+  private readonly queue: SerialQueue;
+  private readonly verifying = new InflightVerifications();
+  private timer: TimerHandle | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  private networkOff = false;
+  private tipQcValue: QC;
+  /** height and state root of the last block whose log record is durable */
+  private durable: { height: number; root: Uint8Array };
+  private lastSnapshotHeight: number;
+  private txsSinceSnapshot = 0;
+  private snapshotWrite: Promise<void> | null = null;
+  private fatal: Error | null = null;
+
+  constructor(private readonly parts: ReplicaParts) {
+    this.core = parts.core;
+    this.app = parts.app;
+    this.tipQcValue = parts.tipQc;
+    this.lastSnapshotHeight = parts.core.committedHeight;
+    this.durable = { height: parts.app.height, root: parts.app.stateRoot };
+    this.queue = new SerialQueue(parts.config.maxQueuedInputs ?? 10_000, (e) => this.die(e));
+    this.admission = new Admission({
+      app: parts.app, pool: parts.pool, verifying: this.verifying, clock: parts.clock, network: parts.network, observer: parts.observer,
+      gossip: parts.config.validators > 1, committedHeight: () => this.core.committedHeight,
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Re-insert the stored uncommitted blocks, then enter the first round. */
+  async start(pending: readonly Block[]): Promise<void> {
+    this.queue.push(() => {
+      this.perform(this.core.restoreBlocks(pending, this.parts.clock.now()));
+      this.perform(this.core.start(this.parts.clock.now()));
+    }, false);
+    await this.queue.drain();
+  }
+
+  /** Finish what is queued (its sends still go out, its commits are logged), then go quiet. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) this.parts.clock.clearTimer(this.timer);
+    this.admission.stop();
+    await this.queue.drain();
+    await this.snapshotWrite;
+    this.networkOff = true;
+  }
+
+  /** The first fatal error, or null. */
+  get failure(): Error | null {
+    return this.fatal;
+  }
+
+  get tipQc(): QC {
+    return this.tipQcValue;
+  }
+
+  /** Height and state root of the last block whose log record is durable: what survives a crash. */
+  get durableHeight(): number {
+    return this.durable.height;
+  }
+
+  get durableRoot(): Uint8Array {
+    return this.durable.root;
+  }
+
+  get queuedInputs(): number {
+    return this.queue.length;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** A message from validator `from` (authenticated by the network). */
+  receive(from: number, kind: WireKind, payload: Uint8Array): void {
+    if (this.stopped) return;
+    if (kind === 'txs') {
+      this.admission.receiveGossip(from, payload);
+      return;
+    }
+    if (kind === 'sync_request' && this.serveSyncFromLog(from, payload)) return;
+    if ((kind === 'proposal' || kind === 'sync_response') && this.parts.pool !== null) {
+      this.queueBlockMessage(this.parts.pool, from, payload);
+      return;
+    }
+    this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.parts.clock.now())));
+  }
+
+  /**
+   * A proposal or sync response: its transactions' signatures are checked on the pool first (see
+   * preverify.ts). Verification starts now, in parallel with whatever the queue is doing; the core
+   * sees the message in arrival order, once both are done.
+   */
+  private queueBlockMessage(pool: SignaturePool, from: number, payload: Uint8Array): void {
+    let msg: ConsensusMessage;
+    try {
+      msg = decodeMessage(payload, this.core.limits);
+    } catch {
+      // The core counts and logs the malformed message.
+      this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.parts.clock.now())));
+      return;
+    }
+    const txs = msg.type === 'proposal' ? msg.block.txs : msg.type === 'sync_response' ? msg.blocks.flatMap((b) => b.txs) : [];
+    const ready = txs.length > 0 ? preverifyTxs(this.app, pool, this.verifying, txs) : null;
+    this.queue.push(async () => {
+      if (ready) this.parts.observer?.preverified?.((await ready).verified);
+      this.perform(this.core.onMessage(from, msg, this.parts.clock.now()));
+    });
+  }
+
+  private onTimer(): void {
+    const at = this.timerAt;
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
+    // A host timer can fire a little before `at` (Node starts it from the event loop's cached clock,
+    // which lags after long synchronous work). The core only asks for a timer when its deadline
+    // changes, so an early onTimer would leave no timer at all: wait out the rest.
+    if (this.parts.clock.now() < at) {
+      this.setTimer(at);
+      return;
+    }
+    this.queue.push(() => this.perform(this.core.onTimer(this.parts.clock.now())), false);
+  }
+
+  /**
+   * The core serves sync requests from its in-memory window only; a peer asking for a height below
+   * it (further behind, or behind the snapshot this replica restarted from) is served from the block
+   * log here (bounded per response), with the QC certifying the last block sent.
+   */
+  private serveSyncFromLog(from: number, payload: Uint8Array): boolean {
+    let msg;
+    try {
+      msg = decodeMessage(payload, this.core.limits);
+    } catch {
+      return false;
+    }
+    const storage = this.parts.storage;
+    if (msg.type !== 'sync_request' || msg.fromHeight < 1 || msg.fromHeight > storage.syncedHeight) return false;
+    if (msg.fromHeight >= this.core.lowestCachedHeight) return false;
+    const to = Math.min(storage.syncedHeight, msg.fromHeight + this.core.limits.maxSyncBlocks - 1);
+    const budget = syncResponseBudget(this.core.limits);
+    const { maxTxsPerBlock, maxTxBytes } = this.parts.config;
+    void (async () => {
+      const blocks: Block[] = [];
+      let qc: QC | null = null;
+      let size = 0;
+      for await (const rec of storage.readCommitted(msg.fromHeight, to)) {
+        const d = decodeRecord(rec, maxTxsPerBlock, maxTxBytes);
+        size += syncBlockBytes(d.block);
+        if (blocks.length > 0 && size > budget) break;
+        blocks.push(d.block);
+        qc = d.qc;
+      }
+      if (this.networkOff) return;
+      this.parts.network.send(from, 'sync_response', encodeMessage({ type: 'sync_response', blocks, qc }));
+      this.parts.logger.debug('served blocks from the log', { peer: from, from: msg.fromHeight, to: msg.fromHeight + blocks.length - 1 });
+    })().catch((e) => this.parts.logger.warn('could not serve a sync request from the log', { peer: from, error: (e as Error).message }));
+    return true;
+  }
+
+  // ---------------------------------------------------------------- performing a Ready batch
+
+  /**
+   * The batch in its own order: what must be durable is, before anything leaves. A block the same
+   * batch commits reaches the durable log below, so it is not stored as pending first.
+   */
+  private perform(ready: Ready): void {
+    const { storage, network } = this.parts;
+    const committedHere = ready.commits.length > 0 ? new Set(ready.commits.map((c) => toHex(c.block.hash))) : null;
+    for (const b of ready.blocks) if (committedHere === null || !committedHere.has(toHex(b.hash))) storage.putPendingBlock(b);
+    if (ready.safety !== null) storage.saveSafety(ready.safety);
+    if (!this.networkOff) {
+      for (const m of ready.messages) {
+        if (m.to === 'all') network.broadcast(m.kind, m.bytes);
+        else if (m.to !== this.parts.config.index) network.send(m.to, m.kind, m.bytes);
+      }
+    }
+    if (ready.commits.length > 0) this.commit(ready);
+    if (ready.timerAt !== null) this.setTimer(ready.timerAt);
+    for (const n of ready.notes) this.report(n);
+  }
+
+  /** Apply committed blocks to the app, log them durably, and only then report them. */
+  private commit(ready: Ready): void {
+    const perf = this.parts.clock.perfNow;
+    const t = perf?.();
+    const done: CommittedBlock[] = ready.commits.map((c) => ({ block: c.block, qc: c.qc, result: this.app.commit(c.block.hash) }));
+    if (t !== undefined && perf !== undefined) this.parts.observer?.applySeconds?.((perf() - t) / 1000);
+    this.parts.storage.appendCommitted(done.map((c) => makeRecord(c.block, c.qc, c.result)));
+    const last = done[done.length - 1]!;
+    this.tipQcValue = last.qc;
+    this.durable = { height: last.block.header.height, root: last.result.stateRoot };
+    this.parts.storage.prunePendingBlocks(last.block.header.height);
+    this.parts.observer?.committed?.(done);
+    for (const c of done) this.txsSinceSnapshot += c.block.txs.length;
+    // Snapshot every N blocks, or sooner once many transactions piled up since the last one, so a
+    // restart never replays more than ~snapshotTxs transactions however full the blocks are.
+    const { snapshotEvery, snapshotTxs } = this.parts.config;
+    const h = last.block.header.height;
+    const byBlocks = snapshotEvery > 0 && Math.floor(h / snapshotEvery) > Math.floor(this.lastSnapshotHeight / snapshotEvery);
+    if (snapshotEvery > 0 && (byBlocks || this.txsSinceSnapshot >= snapshotTxs)) this.startSnapshot();
+  }
+
+  private report(n: Note): void {
+    const log = this.parts.logger;
+    switch (n.type) {
+      case 'evidence':
+        log.warn('equivocation evidence', { validator: n.evidence.validator, round: n.evidence.round, kind: n.evidence.kind });
+        break;
+      case 'slashing':
+        log.warn('slashing committed', { event: n.event });
+        break;
+      case 'state_root_mismatch':
+        log.error('state root mismatch: not voting for this block', { height: n.height, round: n.round, proposer: n.proposer, ours: toHex(n.ours), theirs: toHex(n.theirs) });
+        break;
+      case 'log':
+        log[n.level](n.msg);
+        break;
+    }
+    this.parts.observer?.note?.(n);
+  }
+
+  /**
+   * Snapshot the committed state now and write it off the consensus path: the data is captured
+   * synchronously (so it is exactly this height's), the write runs in the background, one at a
+   * time; a snapshot due while one is being written is retried on the next commit.
+   */
+  private startSnapshot(): void {
+    if (this.snapshotWrite !== null) return;
+    const { clock } = this.parts;
+    const t = clock.now();
+    const height = this.core.committedHeight;
+    const tip = encodeCanonical([blockToCanon(this.core.committedBlock), qcToCanon(this.tipQcValue)]);
+    const write = this.parts.storage.writeSnapshot(height, { chain: encodeSnapshot(this.app.exportState()), consensus: this.core.exportState(), tip });
+    this.lastSnapshotHeight = height;
+    this.txsSinceSnapshot = 0;
+    this.snapshotWrite = write.then(
+      () => this.parts.logger.info('snapshot written', { height, ms: clock.now() - t }),
+      (e: unknown) => this.die(e),
+    ).finally(() => {
+      this.snapshotWrite = null;
+    });
+  }
+
+  private setTimer(at: number): void {
+    if (this.stopped) return;
+    const { clock } = this.parts;
+    if (this.timer !== null) clock.clearTimer(this.timer);
+    this.timerAt = at;
+    this.timer = clock.setTimer(at, () => this.onTimer());
+  }
+
+  private die(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.fatal === null) this.fatal = err;
+    this.parts.onFatal(err);
+  }
+}
