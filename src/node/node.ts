@@ -131,7 +131,7 @@ export class NumchainNode {
     readonly core: ConsensusCore,
     readonly transport: Transport,
     readonly log: BlockLog,
-    private readonly snapshots: SnapshotStore,
+    readonly snapshots: SnapshotStore,
     private readonly safety: SafetyStore,
     private readonly pending: PendingBlockStore,
     private readonly lock: DataDirLock,
