@@ -32,6 +32,7 @@ export function loadUiAssets(dir: string, wasm: Uint8Array): UiAssets {
       files.set(path, { type, body: new Uint8Array(readFileSync(join(dir, name))) });
     } catch {
       absent.push(name);
+      files.set(path, { type, body: new Uint8Array(0) }); // answered with 503 and `missing`
     }
   }
   files.set('/ui/ma.wasm', { type: 'application/wasm', body: wasm });
