@@ -19,7 +19,7 @@ import { AppError } from '../consensus/app.ts';
 import { blockFromCanon, genesisHash, qcFromCanon, voteSignBytes } from '../consensus/block.ts';
 import { CertVerifier } from '../consensus/certs.ts';
 import { ConsensusError } from '../consensus/errors.ts';
-import type { Block, QC, Validator } from '../consensus/types.ts';
+import type { Block, QC, SigVerifier, Validator } from '../consensus/types.ts';
 import { Verifier, verifyZip215 } from '../crypto/ed25519.ts';
 import { bytesEqual, fromHex, sha256, toHex } from '../crypto/sha256.ts';
 import { MaEngine } from '../engine/engine.ts';
@@ -119,6 +119,7 @@ export class LightClient {
   readonly stats: LightStats = { start: 'genesis', blocks: 0, txs: 0, qcs: 0, sigsFast: 0, sigsZip215: 0, proofs: 0 };
   readonly activity: ValidatorActivity[];
   private readonly certs: CertVerifier;
+  private readonly sigs: SigVerifier;
   private readonly fast: AsyncFastVerifier | null;
   /** (key, message, signature) triples the fast path accepted for the QC being verified */
   private readonly approved = new Set<string>();
@@ -139,7 +140,7 @@ export class LightClient {
     const root = engine.root();
     this.genesisHash = genesisHash(genesis.chainId, genesis.genesisTime, root, this.validators);
     this.app = new ChainApp({ engine, chain: { chainId: genesis.chainId, ...genesis.chain }, genesisHash: this.genesisHash, verifier: new Verifier(), mempool: null });
-    const sigs = {
+    const sigs: SigVerifier = {
       verify: (pk: Uint8Array, m: Uint8Array, s: Uint8Array): boolean => {
         if (this.approved.has(sigKey(pk, m, s))) {
           this.stats.sigsFast++;
@@ -149,6 +150,7 @@ export class LightClient {
         return verifyZip215(pk, m, s);
       },
     };
+    this.sigs = sigs;
     this.certs = new CertVerifier(genesis.chainId, this.validators, sigs, this.genesisHash);
     this.headers = new FifoMap(opts.keepHeaders ?? 4096);
     this.tipHeader = { height: 0, hash: this.genesisHash, stateRoot: root };
@@ -310,6 +312,22 @@ export class LightClient {
     }
     if (this.pendingProofs.length >= MAX_PENDING_PROOFS) return Promise.reject(new Error('too many proofs waiting for the replay'));
     return new Promise((resolve, reject) => this.pendingProofs.push({ state: s, resolve, reject }));
+  }
+
+  /**
+   * Check one QC exactly as applyBlock does (fast path, then the quorum and ZIP-215 for what it did not
+   * accept), with nothing remembered from earlier checks: for benchmarks and tools. Throws Forgery('qc').
+   */
+  async verifyQc(qc: QC): Promise<void> {
+    await this.preverifyVotes(qc);
+    try {
+      new CertVerifier(this.chainId, this.validators, this.sigs, this.genesisHash, 1).verifyQC(qc);
+    } catch (e) {
+      if (e instanceof ConsensusError) throw new Forgery('qc', qc.height, `the QC of block ${qc.height} does not verify: ${e.message}`);
+      throw e;
+    } finally {
+      this.approved.clear();
+    }
   }
 
   /** One layer (slots × dim values, row-major) of the replayed state at the tip. */

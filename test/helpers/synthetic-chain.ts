@@ -11,6 +11,7 @@ import { blockToCanon, encodeBlock, genesisHash, genesisQC, makeBlock, qcToCanon
 import { quorumThreshold } from '../../src/consensus/quorum.ts';
 import type { Block, QC, Validator } from '../../src/consensus/types.ts';
 import { Verifier } from '../../src/crypto/ed25519.ts';
+import { createNodeCryptoVerifier } from '../../src/crypto/fast-verify-node.ts';
 import { engineSha256Hex, engineWasmBytes, loadEngine } from '../../src/engine/node-loader.ts';
 import { DEFAULT_MA_PARAMS, type MaParams } from '../../src/engine/types.ts';
 import { Mulberry32 } from '../../src/engine/opstream.ts';
@@ -69,7 +70,7 @@ export async function syntheticChain(o: SyntheticOptions): Promise<SyntheticChai
   };
   const engine = await loadEngine(ma);
   const gHash = genesisHash(chainId, genesisTime, engine.root(), validators);
-  const app = new ChainApp({ engine, chain: { chainId, ...genesis.chain }, genesisHash: gHash, verifier: new Verifier() });
+  const app = new ChainApp({ engine, chain: { chainId, ...genesis.chain }, genesisHash: gHash, verifier: new Verifier({ fast: createNodeCryptoVerifier() }) });
   const senders = Array.from({ length: 16 }, (_, i) => nodeSigner(seedBytes(0x736e64, i)));
   const rng = new Mulberry32(o.seed ?? 1);
   const bound = engine.bound;
