@@ -105,12 +105,12 @@ export const command: Command = {
     try {
       net.startAll();
       out(`started ${net.size} validators\n${net.describe()}\n`);
-      out(`dashboard: ${net.rpcUrls[0]}/  (live height, TPS, validators, heat map, block explorer; the page verifies every QC and replays every block itself)\n`);
       const waiting = net.waitFor({ minHeight: 1, timeoutMs: 90_000 });
       waiting.catch(() => {}); // after an interrupt nobody awaits it any more
       const ready = Promise.race([waiting, new Promise<null>((r) => wake.push(() => r(null)))]);
       if ((await ready) === null || interrupted) return 130;
       out(`all ${net.size} validators committing; flooding at ${f.rate} tx/s for ${f.duration} s from ${f.senders} senders\n`);
+      out(`dashboard: ${net.rpcUrls[0]}/  (open it in a browser: live height, TPS, validators, tensor heat map, block explorer; the page checks every QC and replays every block itself)\n`);
 
       flood = startFlood({ rpcUrls: net.rpcUrls, rate: f.rate, durationS: f.duration, senders: f.senders, drainS: 10, logPath: join(net.dir, 'flood.log') });
       const live = new LiveView(net, out, tty);
