@@ -391,6 +391,20 @@ export class LightClient {
       this.approved.clear();
     }
     this.stats.qcs++;
+    // The certificates the header carries, so that what the explorer shows of them is checked too:
+    // the justify QC must certify the parent, and a TC must verify with its high QC (bonded power).
+    const j = hd.justify;
+    if (!bytesEqual(j.blockHash, hd.parentHash) || j.height !== h - 1) throw new Forgery('block', h, `block ${h}'s justify QC certifies ${short(j.blockHash)} at height ${j.height}, not its parent`);
+    await this.preverifyVotes(j);
+    try {
+      this.certs.verifyQC(j, `block(${h}).justify`);
+      if (hd.tc !== null) this.certs.verifyTC(hd.tc, `block(${h}).tc`);
+    } catch (e) {
+      if (e instanceof ConsensusError) throw new Forgery('qc', h, `a certificate in block ${h}'s header does not verify: ${e.message}`);
+      throw e;
+    } finally {
+      this.approved.clear();
+    }
   }
 
   private async preverifyVotes(qc: QC): Promise<void> {
@@ -442,7 +456,8 @@ export class LightClient {
   private proofNow(s: StateJson): ProofCheck {
     const h = s.height;
     const cert = this.headers.get(h);
-    if (!cert) throw new Forgery('proof', h, `no certified header at height ${h} is remembered here to check the proof against`);
+    // Not the node's fault: this client no longer remembers that height (or started after it).
+    if (!cert) throw new Error(`no certified header at height ${h} is remembered here to check the proof against`);
     const { shards, layers, slots, dim } = this.genesis.ma;
     const fail = (m: string): never => {
       throw new Forgery('proof', h, `row proof (${s.shard}/${s.layer}/${s.slot}) at height ${h}: ${m}`);

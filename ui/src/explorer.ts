@@ -24,14 +24,14 @@ function kv(pairs: [string, Node | string][]): HTMLElement {
   return dl;
 }
 
-function signersView(client: LightClient, signers: readonly number[]): HTMLElement {
+function signersView(client: LightClient, signers: readonly number[], what = 'vote'): HTMLElement {
   const names = client.genesis.validators;
   const power = signers.reduce((n, s) => n + (names[s]?.bond ?? 0), 0);
   const totalPower = names.reduce((n, v) => n + v.bond, 0);
   const span = h('span');
   names.forEach((v, i) => {
     const on = signers.includes(i);
-    span.append(h('span', { class: `badge ${on ? 'ok' : 'off'}`, title: on ? `vote signature of ${v.name} verified in this page (ZIP-215)` : `no vote from ${v.name}` }, `${on ? '✓' : '·'} ${v.name}`), ' ');
+    span.append(h('span', { class: `badge ${on ? 'ok' : 'off'}`, title: on ? `${what} signature of ${v.name} verified in this page (ZIP-215)` : `no ${what} from ${v.name}` }, `${on ? '✓' : '·'} ${v.name}`), ' ');
   });
   span.append(h('span', { class: 'muted' }, `  power ${power} of ${totalPower} (quorum > ⅔)`));
   return span;
@@ -62,7 +62,7 @@ export function renderBlock(client: LightClient, shown: ShownBlock): HTMLElement
     hd.justify.round === 0 ? h('span', { class: 'muted' }, 'the genesis QC') : signersView(client, hd.justify.signers),
   );
   if (hd.tc !== null) {
-    out.append(h('h3', null, `timeout certificate (round ${hd.tc.round}, its highest QC round ${hd.tc.highQC.round})`), signersView(client, hd.tc.signers));
+    out.append(h('h3', null, `timeout certificate (round ${hd.tc.round}, its highest QC round ${hd.tc.highQC.round})`), signersView(client, hd.tc.signers, 'timeout'));
   }
   out.append(h('h3', null, `transactions (${block.txs.length})`));
   const rows = h('tbody');

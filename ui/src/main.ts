@@ -345,7 +345,8 @@ function renderHeat(now: number): void {
 function renderTiles(): void {
   const c = client;
   if (health) {
-    setText('height', fmtInt(health.height));
+    // /health is polled once a second; the block feed and the replay may have seen a later height.
+    setText('height', fmtInt(Math.max(health.height, nodeHeight, c?.tip.height ?? 0)));
     setText('height-sub', health.syncing ? 'catching up from peers' : `node ${health.nodeIndex}`);
     setText('round', fmtInt(Number(health.round)));
     setText('peers', `${health.peers}`);
