@@ -62,6 +62,8 @@ export interface RpcServerOptions {
   readonly ui?: UiAssets | null;
   /** GET /snapshot/latest per remote address (default 2/s, burst 8): each answer is megabytes */
   readonly snapshotRate?: RateOptions;
+  /** GET /blocks per remote address (default 20/s, burst 40): each answer may be megabytes read from the log */
+  readonly blocksRate?: RateOptions;
   /** most blocks one GET /blocks returns (default 64) */
   readonly maxRawBlocks?: number;
   /** GET /blocks stops adding blocks once this many bytes of base64 are in it (default 16 MiB; at least one block) */
@@ -81,6 +83,7 @@ export const DEFAULT_RPC_OPTIONS = Object.freeze({
   maxClients: 10_000,
   maxWaitMs: DEFAULT_MAX_WAIT_MS,
   snapshotRate: Object.freeze({ perSecond: 2, burst: 8 }),
+  blocksRate: Object.freeze({ perSecond: 20, burst: 40 }),
   maxRawBlocks: 64,
   maxRawBytes: 16 << 20,
   maxSnapshotBytes: 256 << 20,
@@ -157,8 +160,10 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   }
   if (o.rate !== null) checkRateOptions(o.rate, 'rate');
   checkRateOptions(o.snapshotRate, 'snapshotRate');
+  checkRateOptions(o.blocksRate, 'blocksRate');
   const allowOrigin = o.cors === true ? '*' : typeof o.cors === 'string' && o.cors !== '' ? o.cors : null;
   const snapshotBuckets = new KeyedBuckets(o.snapshotRate, o.maxClients);
+  const blocksBuckets = new KeyedBuckets(o.blocksRate, o.maxClients);
   const now = o.now ?? Date.now;
   const rejected = Object.fromEntries(RPC_REJECT_REASONS.map((r) => [r, 0])) as Record<RpcRejectReason, number>;
   const stats: RpcStats = { requests: 0, rejected, clientsEvicted: 0 };
@@ -351,6 +356,12 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
 
   const unsupported = (what: string): Refusal => refuse(404, 'not_found', 'not_found', 'path', `this node does not serve ${what}`);
 
+  /** A per-client budget for routes whose answers are large, on top of the global request rate. */
+  const heavy = (event: H3Event, buckets: KeyedBuckets, what: string): void => {
+    const t = now();
+    if (!buckets.bucket(clientKey(event), t).take(t)) throw refuse(429, 'rate_limited', 'rate_limited', '', `too many ${what} requests from this address`, { 'retry-after': '1' });
+  };
+
   const getGenesis: Handler = () => {
     if (!api.genesis) throw unsupported('its genesis');
     return api.genesis();
@@ -360,6 +371,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   // each, for clients that verify for themselves.
   const getBlocks: Handler = async (event) => {
     if (!api.rawBlocks) throw unsupported('canonical blocks');
+    heavy(event, blocksBuckets, '/blocks');
     const q = event.url.searchParams;
     const from = parseIndex(q.get('from') ?? undefined, 'from');
     if (from < 1) throw refuse(400, 'bad_request', 'bad_from', 'from', 'from must be a height ≥ 1');
@@ -375,10 +387,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
 
   const getSnapshot: Handler = async (event) => {
     if (!api.latestSnapshot) throw unsupported('snapshots');
-    const t = now();
-    if (!snapshotBuckets.bucket(clientKey(event), t).take(t)) {
-      throw refuse(429, 'rate_limited', 'rate_limited', '', 'too many snapshot requests from this address', { 'retry-after': '1' });
-    }
+    heavy(event, snapshotBuckets, 'snapshot');
     const s = await api.latestSnapshot();
     if (s === null) throw refuse(404, 'not_found', 'not_found', 'snapshot', 'no snapshot written yet: start from genesis');
     if (s.chain.length + s.tip.length > o.maxSnapshotBytes) throw refuse(413, 'body_too_large', 'too_large', 'snapshot', `the snapshot exceeds ${o.maxSnapshotBytes} bytes`);

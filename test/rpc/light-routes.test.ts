@@ -104,6 +104,14 @@ test('GET /blocks: bounded in count and bytes, parameters checked', async () => 
   assert.is((await get('/blocks?from=1&count=5')).json.blocks.length, 1, 'at least one block, then the byte budget');
 });
 
+test('GET /blocks: rate-limited per client', async () => {
+  await serve({ blocksRate: { perSecond: 0, burst: 3 } });
+  for (let i = 0; i < 3; i++) assert.is((await get('/blocks?from=1&count=1')).status, 200);
+  const r = await get('/blocks?from=1&count=1');
+  assert.is(r.status, 429);
+  assert.is(r.json.code, 'rate_limited');
+});
+
 test('GET /snapshot/latest: rate-limited per client', async () => {
   await serve({ snapshotRate: { perSecond: 0, burst: 2 } });
   assert.is((await get('/snapshot/latest')).status, 200);
