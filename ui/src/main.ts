@@ -109,7 +109,11 @@ async function startVerifier(): Promise<void> {
   genesis = await getJson<GenesisJson>('/genesis');
   if (genesis === null) throw new Error('this node does not serve /genesis');
   setText('chain-id', genesis.chainId);
-  const wasm = new Uint8Array(await (await get('/ui/ma.wasm')).arrayBuffer());
+  // The engine comes with this page (also when ?api= reads another node); its SHA-256 must be the
+  // one genesis commits to, which LightClient.create checks.
+  const wasmRes = await fetch(new URL('ui/ma.wasm', location.href), { cache: 'no-store' });
+  if (!wasmRes.ok) throw new Error(`GET ui/ma.wasm: HTTP ${wasmRes.status}`);
+  const wasm = new Uint8Array(await wasmRes.arrayBuffer());
   const fast = await webCryptoFastPath();
   client = await LightClient.create(genesis, wasm, { fast });
   setText('v-engine', `${short(genesis.engine.sha256, 16)} ✓ SHA-256 of the ma.wasm running here`);
