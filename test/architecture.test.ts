@@ -20,6 +20,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   chain: ['codec', 'consensus', 'crypto', 'engine', 'util'],
   driver: ['chain', 'codec', 'consensus', 'crypto', 'engine', 'util'],
   sim: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'util'],
+  // The light verifier reads the JSON shapes the node serves (rpc/api.ts holds only types).
+  light: ['chain', 'codec', 'consensus', 'crypto', 'engine', 'rpc', 'util'],
   store: ['codec', 'crypto', 'util'],
   net: ['codec', 'crypto', 'util'],
   metrics: [],
@@ -30,7 +32,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Folders whose code runs anywhere (browsers, the simulator): no node:* imports. */
-const PURE = ['util', 'codec', 'crypto', 'engine', 'consensus', 'chain', 'driver', 'sim'];
+const PURE = ['util', 'codec', 'crypto', 'engine', 'consensus', 'chain', 'driver', 'sim', 'light'];
 /** The documented exception: the optional fast path that can only ever say "valid" (docs/ARCHITECTURE.md). */
 const NODE_IMPORT_EXCEPTIONS = new Set(['crypto/fast-verify-node.ts']);
 

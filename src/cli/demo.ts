@@ -7,6 +7,7 @@ import type { FloodSummary } from './flood.ts';
 import { parseCommandFlags, UsageError } from './args.ts';
 import { compareRootsAtCommonHeight, type RootComparison } from './cluster/checks.ts';
 import { startFlood, type FloodRun } from './cluster/flood-proc.ts';
+import { portsFree } from './cluster/ports.ts';
 import { LiveView } from './cluster/live.ts';
 import { Localnet } from './cluster/localnet.ts';
 import type { Command } from './main.ts';
@@ -18,7 +19,7 @@ const FLAGS = {
   senders: { type: 'number', help: 'sender keys used by the flood', default: 64 },
   'data-dir': { type: 'string', help: 'where genesis, keys, node data and logs go (must be empty or new; default: a fresh temp dir)' },
   keep: { type: 'boolean', help: 'keep the data dir at the end (a given --data-dir is always kept)' },
-  'base-port': { type: 'number', help: 'gossip port of validator 0; RPC ports start at base + 10 (default: free ports)' },
+  'base-port': { type: 'number', help: 'gossip port of validator 0; RPC ports start at base + 10, and validator 0 serves the dashboard there (default: 26650 when 26650–26669 are free, so the dashboard is http://127.0.0.1:26660/; else free ports)' },
   'block-interval': { type: 'number', help: 'ms a leader waits before proposing', default: 50 },
   'timeout-base': { type: 'number', help: 'base round timeout, ms', default: 1000 },
   json: { type: 'boolean', help: 'print the summary as one JSON line on stdout (live view goes to stderr)' },
@@ -28,7 +29,8 @@ const FLAGS = {
 const USAGE = 'numchain demo [--nodes 4] [--duration 30] [--rate 500] [--senders 64] [--data-dir DIR] [--keep] [--json]';
 const SUMMARY = `Start a localnet of --nodes validators on 127.0.0.1 (genesis and keys generated in --data-dir), flood it with
 signed transactions for --duration seconds (the code of \`numchain flood\`), show per-node height, committed TPS and
-state root every second, then print committed transactions, TPS, submit-to-commit latency percentiles and the final
+state root every second (and a dashboard in the browser at validator 0's RPC address, by default
+http://127.0.0.1:26660/, which verifies and replays the chain itself), then print committed transactions, TPS, submit-to-commit latency percentiles and the final
 height and state root of every node. The state roots are compared at the lowest height any node reached: exit 0 when
 they agree, 1 on MISMATCH or when nothing committed, 130 when interrupted, 2 on usage errors.`;
 
@@ -50,6 +52,9 @@ export interface DemoSummary {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Gossip port of validator 0 by default: RPC (and the dashboard) then start at 26660, as in genesis/localnet-4. */
+const DEFAULT_BASE_PORT = 26650;
+
 export const command: Command = {
   summary: 'start a 4-validator localnet, flood it, show live heights/TPS/roots and a checked summary',
   async run(argv) {
@@ -66,11 +71,13 @@ export const command: Command = {
     const out = (s: string): void => void (f.json ? process.stderr : process.stdout).write(s);
     const tty = (f.json ? process.stderr : process.stdout).isTTY === true;
 
+    // The README's dashboard address, when nothing else holds those ports.
+    const basePort = f['base-port'] ?? ((await portsFree(DEFAULT_BASE_PORT, Math.max(10, f.nodes) + f.nodes)) ? DEFAULT_BASE_PORT : undefined);
     const net = await Localnet.create({
       nodes: f.nodes,
       dataDir,
       keep: f.keep || dataDir !== undefined,
-      basePort: f['base-port'],
+      basePort,
       blockIntervalMs: f['block-interval'],
       timeoutBaseMs: f['timeout-base'],
     });
@@ -103,6 +110,7 @@ export const command: Command = {
       const ready = Promise.race([waiting, new Promise<null>((r) => wake.push(() => r(null)))]);
       if ((await ready) === null || interrupted) return 130;
       out(`all ${net.size} validators committing; flooding at ${f.rate} tx/s for ${f.duration} s from ${f.senders} senders\n`);
+      out(`dashboard: ${net.rpcUrls[0]}/  (open it in a browser: live height, TPS, validators, tensor heat map, block explorer; the page checks every QC and replays every block itself)\n`);
 
       flood = startFlood({ rpcUrls: net.rpcUrls, rate: f.rate, durationS: f.duration, senders: f.senders, drainS: 10, logPath: join(net.dir, 'flood.log') });
       const live = new LiveView(net, out, tty);

@@ -62,6 +62,7 @@ export const command: Command = {
     const urls = which.map((i) => net.rpcUrls[i]).join(',');
     console.log(`\nload:  node bin/numchain.js flood --rpc ${urls} --senders 64 --rate 1000 --duration 30`);
     console.log(`watch: node bin/numchain.js poll --rpc ${net.rpcUrls.join(',')}`);
+    console.log(`dashboard: ${which.map((i) => `${net.rpcUrls[i]}/`).join('  ')}`);
     console.log(`logs:  tail -f ${join(net.dir, 'node-*.log')}\n`);
 
     let resolveStop: (code: number) => void = () => {};

@@ -6,13 +6,14 @@
 // --node-index, the validator finds its index by its key's public key in genesis.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { engineSha256Hex } from '../host/node-loader.ts';
+import { engineSha256Hex, engineWasmBytes, PROJECT_ROOT } from '../host/node-loader.ts';
 import { AddressError, barePort, formatHostPort, listenAddress, parseHostPort } from '../node/addresses.ts';
 import { readGenesis, validatorIndexOfKey, type Genesis } from '../node/genesis.ts';
 import { createLogger, type LogLevel } from '../node/logger.ts';
 import { createNodeApi } from '../node/node-api.ts';
 import { NumchainNode } from '../node/node.ts';
 import { startRpcServer } from '../rpc/server.ts';
+import { loadUiAssets } from '../rpc/ui-assets.ts';
 import { formatHelp, parseGivenFlags, UsageError, withDefaults } from './args.ts';
 import { readConfig, type ConfigShape } from './config.ts';
 import type { Command } from './main.ts';
@@ -30,9 +31,14 @@ export const RUN_FLAGS = {
   'snapshot-every': { type: 'number', help: 'write a snapshot every N blocks (0 = never)', default: 200 },
   'verify-workers': { type: 'number', help: 'worker threads verifying transaction signatures (0 = on the main thread)', default: 2 },
   'verify-nice': { type: 'number', help: 'nice value of those threads (0-19; higher yields the cores to consensus first)', default: 10 },
+  'no-ui': { type: 'boolean', help: 'do not serve the dashboard (GET / on the HTTP API address)' },
+  cors: { type: 'string', help: 'let pages on this origin (e.g. http://localhost:8080, or *) use the HTTP API from a browser' },
   'log-level': { type: 'string', help: 'debug, info, warn or error', default: 'info' },
   help: { type: 'boolean', help: 'show this help' },
 } as const;
+
+/** Where `npm run build:ui` puts the dashboard (shipped in the package). */
+export const UI_DIR = join(PROJECT_ROOT, 'build', 'ui');
 
 export const RUN_CONFIG_SHAPE: ConfigShape = {
   flagOnly: ['home', 'config', 'help'],
@@ -66,6 +72,10 @@ export interface RunSettings {
   readonly verifyWorkers: number;
   readonly verifyNice: number;
   readonly logLevel: LogLevel;
+  /** serve the dashboard at GET / */
+  readonly ui: boolean;
+  /** origin allowed to use the API from a browser page elsewhere, or null */
+  readonly cors: string | null;
 }
 
 /** Resolve `numchain run` arguments (null: --help was printed). Reads the config, genesis and key. */
@@ -114,7 +124,22 @@ export function resolveRunSettings(argv: readonly string[]): RunSettings | null 
     verifyWorkers: f['verify-workers'],
     verifyNice: f['verify-nice'],
     logLevel: level,
+    ui: f['no-ui'] !== true,
+    cors: corsOrigin(f.cors),
   };
+}
+
+function corsOrigin(v: string | undefined): string | null {
+  if (v === undefined) return null;
+  if (v === '*') return v;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--cors must be an origin such as http://localhost:8080 (or *), got "${v}"`);
+  }
+  if (!['http:', 'https:'].includes(u.protocol) || u.origin !== v.replace(/\/+$/, '')) throw new UsageError(`--cors must be an origin (scheme://host[:port], no path), got "${v}"`);
+  return u.origin;
 }
 
 function address(s: string, bareHost: string, what: string): string {
@@ -182,8 +207,10 @@ export const command: Command = {
       verifyNice: s.verifyNice,
     });
     const rpcAddr = parseHostPort(s.rpc, '--rpc');
-    const rpc = await startRpcServer(createNodeApi(node, engineSha256Hex()), { host: rpcAddr.host, port: rpcAddr.port, metrics: node.metrics });
-    logger.info('rpc listening', { url: rpc.url });
+    const ui = s.ui ? loadUiAssets(UI_DIR, engineWasmBytes()) : null;
+    if (ui?.missing) logger.warn(ui.missing);
+    const rpc = await startRpcServer(createNodeApi(node, engineSha256Hex()), { host: rpcAddr.host, port: rpcAddr.port, metrics: node.metrics, ui, cors: s.cors ?? undefined });
+    logger.info('rpc listening', { url: rpc.url, ...(ui ? { dashboard: `${rpc.url}/` } : {}) });
     await node.start();
     logger.info('validator started', { chain: node.chainId, height: node.height, validators: node.genesis.validators.length });
 

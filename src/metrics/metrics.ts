@@ -1,6 +1,9 @@
 // One prom-client Registry per node. Every series exists (at 0) from the first scrape, so dashboards
 // and alerts never see "absent" where they should see "zero". Names follow CometBFT's where one
-// exists (consensus_height, consensus_rounds, mempool_size, p2p_peers, ...), under `numchain_`.
+// exists (consensus_height, consensus_rounds, consensus_validators, consensus_missing_validators,
+// consensus_block_interval_seconds, consensus_block_size_bytes, mempool_size, p2p_peers, ...), under
+// `numchain_`; with setChainId() every series carries a `chain_id` label, as CometBFT's do.
+// docs/grafana/numchain.json is a dashboard built on them.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -55,7 +58,21 @@ export class NodeMetrics {
   readonly syncTargetHeight: Gauge;
   readonly slashingEvents: Counter;
   readonly stateRootMismatches: Counter;
+  readonly validators: Gauge;
+  readonly validatorsPower: Gauge;
+  readonly missingValidators: Gauge;
+  readonly missingValidatorsPower: Gauge;
+  readonly byzantineValidators: Gauge;
+  readonly byzantineValidatorsPower: Gauge;
+  readonly validatorPower: Gauge<'validator' | 'name'>;
+  readonly validatorEffectivePower: Gauge<'validator' | 'name'>;
+  readonly validatorLastSignedHeight: Gauge<'validator' | 'name'>;
+  readonly validatorMissedBlocks: Counter<'validator' | 'name'>;
+  readonly blockInterval: Histogram;
+  readonly blockSizeBytes: Gauge;
+  readonly numTxs: Gauge;
   private readonly p: string;
+  private validatorLabels: { validator: string; name: string }[] = [];
 
   constructor(opts: MetricsOptions) {
     const p = (this.p = opts.prefix ?? 'numchain_');
@@ -109,11 +126,49 @@ export class NodeMetrics {
     this.syncTargetHeight = gauge('blocksync_target_height', 'Height the node is catching up to (0 when not syncing).');
     this.slashingEvents = counter('consensus_slashing_events_total', 'Evidence committed that reduced a validator’s voting power.');
     this.stateRootMismatches = counter('consensus_state_root_mismatches_total', 'Proposals whose state root differed from this node’s own execution.');
+    this.validators = gauge('consensus_validators', 'Number of validators.');
+    this.validatorsPower = gauge('consensus_validators_power', 'Total bonded (voting) power of the validators.');
+    this.missingValidators = gauge('consensus_missing_validators', 'Validators whose vote is missing from the QC in the latest committed block (its justify, which certifies the parent).');
+    this.missingValidatorsPower = gauge('consensus_missing_validators_power', 'Bonded power of the validators missing from the latest committed block’s QC.');
+    this.byzantineValidators = gauge('consensus_byzantine_validators', 'Validators with committed equivocation evidence (slashed).');
+    this.byzantineValidatorsPower = gauge('consensus_byzantine_validators_power', 'Bonded power of the validators with committed equivocation evidence.');
+    const perValidator = ['validator', 'name'] as const;
+    this.validatorPower = new Gauge({ name: p + 'consensus_validator_power', help: 'Bonded (voting) power of each validator: what QCs and TCs count.', labelNames: perValidator, registers });
+    this.validatorEffectivePower = new Gauge({ name: p + 'consensus_validator_effective_power', help: 'Effective power of each validator after penalties (leader selection weight from the next epoch).', labelNames: perValidator, registers });
+    this.validatorLastSignedHeight = new Gauge({ name: p + 'consensus_validator_last_signed_height', help: 'Highest height whose QC, as carried by a committed block, holds the validator’s vote.', labelNames: perValidator, registers });
+    this.validatorMissedBlocks = new Counter({ name: p + 'consensus_validator_missed_blocks_total', help: 'Committed blocks whose QC (carried by the next block) lacks the validator’s vote.', labelNames: perValidator, registers });
+    this.blockInterval = hist('consensus_block_interval_seconds', 'Time between consecutive committed blocks, by their proposers’ timestamps.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+    this.blockSizeBytes = gauge('consensus_block_size_bytes', 'Size of the latest committed block, canonical encoding (header and transactions).');
+    this.numTxs = gauge('consensus_num_txs', 'Transactions in the latest committed block.');
 
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: p });
       for (const name of LINT_BREAKING_DEFAULTS) this.registry.removeSingleMetric(p + name);
     }
+  }
+
+  /** Label every series with the chain id (CometBFT's `chain_id`). */
+  setChainId(chainId: string): void {
+    this.registry.setDefaultLabels({ chain_id: chainId });
+  }
+
+  /** The validator set: counts, powers and a series per validator, each present from now on. */
+  setValidators(list: readonly { readonly name: string; readonly power: number }[]): void {
+    this.validatorLabels = list.map((v, i) => ({ validator: String(i), name: v.name }));
+    this.validators.set(list.length);
+    this.validatorsPower.set(list.reduce((n, v) => n + v.power, 0));
+    list.forEach((v, i) => {
+      const l = this.validatorLabels[i]!;
+      this.validatorPower.set(l, v.power);
+      this.validatorEffectivePower.set(l, v.power);
+      this.validatorLastSignedHeight.set(l, 0);
+      this.validatorMissedBlocks.inc(l, 0);
+    });
+  }
+
+  /** The labels of validator `i` (as given to setValidators). */
+  validatorLabel(i: number): { validator: string; name: string } {
+    return this.validatorLabels[i] ?? { validator: String(i), name: '' };
   }
 
   /**

@@ -19,7 +19,7 @@ export class FsStorage implements ReplicaStorage, RecoverySource {
     readonly log: BlockLog,
     private readonly safety: SafetyStore,
     private readonly pending: PendingBlockStore,
-    private readonly snapshots: SnapshotStore,
+    readonly snapshots: SnapshotStore,
     private readonly metrics: NodeMetrics,
   ) {}
 

@@ -3,9 +3,10 @@
 import { txFromJson, TxError } from '../chain/tx.ts';
 import { toHex } from '../crypto/sha256.ts';
 import type { RowTarget } from '../engine/types.ts';
-import type { BlockJson, HealthJson, NodeApi, ParamsJson, ReceiptJson, StateJson, SubmitResult } from '../rpc/api.ts';
+import type { BlockJson, GenesisJson, HealthJson, NodeApi, ParamsJson, RawBlockJson, ReceiptJson, SnapshotJson, StateJson, SubmitResult } from '../rpc/api.ts';
+import { ChainSeries } from './chain-series.ts';
 import { NODE_VERSION, type NumchainNode } from './node.ts';
-import { decodeRecord } from '../driver/records.ts';
+import { b64, decodeRecord, type BlockRecord } from '../driver/records.ts';
 
 /** HTTP status for each admission refusal: malformed 400, invalid 422, conflict 409, slow down 429, full 503. */
 const STATUS: Record<string, number> = {
@@ -30,6 +31,22 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
   const g = node.genesis;
   const maxTxs = g.chain.maxTxsPerBlock;
   const maxTxBytes = g.chain.maxTxBytes;
+
+  const series = new ChainSeries(node);
+  const genesisJson = JSON.parse(JSON.stringify(g)) as GenesisJson;
+
+  // The newest snapshot on disk, encoded once per height: a page load asks for it, and it is megabytes.
+  let snapshotCache: { height: number; json: SnapshotJson } | null = null;
+  let snapshotLoading: Promise<SnapshotJson | null> | null = null;
+  const loadSnapshot = async (): Promise<SnapshotJson | null> => {
+    const s = await node.snapshots.latestValid();
+    if (s === null) return null;
+    const { chain, tip } = s.blobs;
+    if (!chain || !tip) return null;
+    const json: SnapshotJson = { height: s.height, chain: b64(chain), tip: b64(tip) };
+    snapshotCache = { height: s.height, json };
+    return json;
+  };
 
   const blockAt = async (height: number): Promise<BlockJson | null> => {
     if (!Number.isSafeInteger(height) || height < 1 || height > node.log.syncedHeight) return null;
@@ -170,7 +187,36 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
       };
     },
 
-    metricsText: () => node.metricsText(),
+    genesis(): GenesisJson {
+      return genesisJson;
+    },
+
+    async rawBlocks(from: number, count: number, maxBytes: number): Promise<RawBlockJson[]> {
+      const out: RawBlockJson[] = [];
+      const top = Math.min(node.log.syncedHeight, from + count - 1);
+      let bytes = 0;
+      for (let h = from; h <= top && bytes < maxBytes; h++) {
+        const rec = (await node.log.read(h)) as Partial<BlockRecord>;
+        if (typeof rec.block !== 'string' || typeof rec.qc !== 'string' || !Array.isArray(rec.receipts)) throw new Error(`block log record at height ${h} is missing block, qc or receipts`);
+        out.push({ height: h, block: rec.block, qc: rec.qc, receipts: rec.receipts as unknown as ReceiptJson[] });
+        bytes += rec.block.length + rec.qc.length;
+      }
+      return out;
+    },
+
+    async latestSnapshot(): Promise<SnapshotJson | null> {
+      const heights = await node.snapshots.heights();
+      const top = heights[heights.length - 1];
+      if (top === undefined) return null;
+      if (snapshotCache?.height === top) return snapshotCache.json;
+      snapshotLoading ??= loadSnapshot().finally(() => (snapshotLoading = null));
+      return snapshotLoading;
+    },
+
+    async metricsText(): Promise<string> {
+      await series.update();
+      return node.metricsText();
+    },
     get metricsContentType() {
       return node.metrics.contentType;
     },

@@ -271,6 +271,11 @@ export class NumchainNode {
     return this.replica.failure;
   }
 
+  /** The snapshot store (RPC serves the latest certified snapshot to light clients). */
+  get snapshots(): SnapshotStore {
+    return this.storage.snapshots;
+  }
+
   /** The block log (RPC reads blocks and receipts from it). */
   get log(): BlockLog {
     return this.storage.log;

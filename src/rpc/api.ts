@@ -71,6 +71,45 @@ export interface StateJson {
   readonly path: readonly string[];
 }
 
+/** GET /genesis: the genesis document every node started from (a light client's trust root). */
+export interface GenesisJson {
+  readonly version: number;
+  readonly chainId: string;
+  readonly genesisTime: number;
+  readonly engine: { readonly sha256: string };
+  readonly ma: ParamsJson['ma'];
+  readonly chain: { readonly txWindow: number; readonly maxTxsPerBlock: number; readonly maxBlockBytes: number; readonly maxTxBytes: number };
+  readonly consensus: Readonly<Record<string, number>>;
+  readonly validators: readonly { readonly index: number; readonly name: string; readonly publicKey: string; readonly bond: number; readonly gossip: string; readonly rpc: string }[];
+}
+
+/** One committed block as canonical bytes, for light clients (GET /blocks). */
+export interface RawBlockJson {
+  readonly height: number;
+  /** base64 of the canonical block [header, txs] (src/consensus/block.ts); its hash is recomputed by the reader */
+  readonly block: string;
+  /** base64 of the canonical QC certifying this block (votes for it, a quorum of bonded power) */
+  readonly qc: string;
+  /** the receipts the node's execution produced (a replaying client compares its own) */
+  readonly receipts: readonly ReceiptJson[];
+}
+
+export interface RawBlocksJson {
+  /** the node's committed (fsynced) height when it answered */
+  readonly height: number;
+  /** consecutive blocks from the height asked for; empty when it is not committed (within ?wait) */
+  readonly blocks: readonly RawBlockJson[];
+}
+
+/** GET /snapshot/latest: the node's newest snapshot, as written to disk. */
+export interface SnapshotJson {
+  readonly height: number;
+  /** base64 of the chain state: encodeSnapshot() of src/chain/snapshot.ts (tensor, root, replay index) */
+  readonly chain: string;
+  /** base64 of canonical [block, qc]: the committed block at `height` and the QC certifying it */
+  readonly tip: string;
+}
+
 export interface NodeApi {
   /** Admission to the mempool (not commit). `tx` is the JSON form or the canonical wire bytes. */
   submit(tx: unknown | Uint8Array, clientKey: string): SubmitResult;
@@ -92,4 +131,10 @@ export interface NodeApi {
   evidence(): unknown;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;
+  /** The genesis document (GET /genesis). */
+  genesis?(): GenesisJson;
+  /** Up to `count` committed blocks from `from` on, as canonical bytes, stopping once `maxBytes` of base64 is exceeded (at least one). */
+  rawBlocks?(from: number, count: number, maxBytes: number): Promise<RawBlockJson[]>;
+  /** The newest valid snapshot, or null when none was written yet. */
+  latestSnapshot?(): Promise<SnapshotJson | null>;
 }

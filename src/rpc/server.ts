@@ -1,5 +1,6 @@
 // The node's HTTP API: h3 routes over node:http that translate requests into NodeApi calls and back.
-// Every response is JSON except /metrics. Every refusal is counted by reason (stats.rejected, and
+// Every response is JSON except /metrics and the dashboard's static files (GET /, /ui/*: see
+// ui-assets.ts). Every refusal is counted by reason (stats.rejected, and
 // numchain_rpc_requests_rejected_total when a NodeMetrics is given), every series from 0.
 // No handler can take the process down: anything unexpected becomes a 500 JSON and a count.
 import { createServer, type Server } from 'node:http';
@@ -9,8 +10,9 @@ import { decodeCanonical, CanonicalError } from '../codec/canonical.ts';
 import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
 import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
-import type { BlockJson, NodeApi, SubmitResult } from './api.ts';
+import type { BlockJson, NodeApi, RawBlockJson, SubmitResult } from './api.ts';
 import { DEFAULT_DRAIN_BOUND, dropUnreadBody, readBodyLimited, type DrainBound } from './body.ts';
+import type { UiAssets } from './ui-assets.ts';
 import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
 
 export const RPC_REJECT_REASONS = [
@@ -57,8 +59,23 @@ export interface RpcServerOptions {
   readonly maxWaitMs?: number;
   /** register numchain_rpc_requests_rejected_total{reason} on this registry (once per NodeMetrics) */
   readonly metrics?: NodeMetrics;
-  /** add Access-Control-Allow-Origin: * and answer preflights, for browser clients on other origins */
-  readonly cors?: boolean;
+  /**
+   * Let pages on another origin use the API: Access-Control-Allow-Origin with this origin (true: '*')
+   * on every response, and preflights answered.
+   */
+  readonly cors?: boolean | string;
+  /** the dashboard's files, served at GET / and /ui/* (null or absent: no dashboard) */
+  readonly ui?: UiAssets | null;
+  /** GET /snapshot/latest per remote address (default 2/s, burst 8): each answer is megabytes */
+  readonly snapshotRate?: RateOptions;
+  /** GET /blocks per remote address (default 20/s, burst 40): each answer may be megabytes read from the log */
+  readonly blocksRate?: RateOptions;
+  /** most blocks one GET /blocks returns (default 64) */
+  readonly maxRawBlocks?: number;
+  /** GET /blocks stops adding blocks once this many bytes of base64 are in it (default 16 MiB; at least one block) */
+  readonly maxRawBytes?: number;
+  /** GET /snapshot/latest refuses (413) a snapshot larger than this many bytes of base64 (default 256 MiB) */
+  readonly maxSnapshotBytes?: number;
   /** clock for the rate limiter (default Date.now) */
   readonly now?: () => number;
 }
@@ -71,6 +88,11 @@ export const DEFAULT_RPC_OPTIONS = Object.freeze({
   rate: Object.freeze({ perSecond: 5_000, burst: 10_000 }),
   maxClients: 10_000,
   maxWaitMs: DEFAULT_MAX_WAIT_MS,
+  snapshotRate: Object.freeze({ perSecond: 2, burst: 8 }),
+  blocksRate: Object.freeze({ perSecond: 20, burst: 40 }),
+  maxRawBlocks: 64,
+  maxRawBytes: 16 << 20,
+  maxSnapshotBytes: 256 << 20,
 });
 
 export interface RpcServer {
@@ -139,7 +161,7 @@ function retryHeaders(status: number): Record<string, string> {
 
 export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}): Promise<RpcServer> {
   const o = { ...DEFAULT_RPC_OPTIONS, ...opts };
-  for (const k of ['maxTxBodyBytes', 'maxBatchBodyBytes', 'maxClients', 'maxWaitMs'] as const) {
+  for (const k of ['maxTxBodyBytes', 'maxBatchBodyBytes', 'maxClients', 'maxWaitMs', 'maxRawBlocks', 'maxRawBytes', 'maxSnapshotBytes'] as const) {
     if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new RangeError(`${k} must be an integer ≥ 1`);
   }
   if (o.rate !== null) checkRateOptions(o.rate, 'rate');
@@ -147,6 +169,11 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   if (!Number.isSafeInteger(drain.maxBytes) || drain.maxBytes < 0 || !Number.isSafeInteger(drain.maxMs) || drain.maxMs < 1) {
     throw new RangeError('drain.maxBytes must be an integer ≥ 0 and drain.maxMs an integer ≥ 1');
   }
+  checkRateOptions(o.snapshotRate, 'snapshotRate');
+  checkRateOptions(o.blocksRate, 'blocksRate');
+  const allowOrigin = o.cors === true ? '*' : typeof o.cors === 'string' && o.cors !== '' ? o.cors : null;
+  const snapshotBuckets = new KeyedBuckets(o.snapshotRate, o.maxClients);
+  const blocksBuckets = new KeyedBuckets(o.blocksRate, o.maxClients);
   const now = o.now ?? Date.now;
   const rejected = Object.fromEntries(RPC_REJECT_REASONS.map((r) => [r, 0])) as Record<RpcRejectReason, number>;
   const stats: RpcStats = { requests: 0, rejected, clientsEvicted: 0 };
@@ -338,6 +365,58 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     return send(event, 200, text, { 'content-type': api.metricsContentType });
   };
 
+  // ---------------------------------------------------------------- light clients and the dashboard
+
+  const unsupported = (what: string): Refusal => refuse(404, 'not_found', 'not_found', 'path', `this node does not serve ${what}`);
+
+  /** A per-client budget for routes whose answers are large, on top of the global request rate. */
+  const heavy = (event: H3Event, buckets: KeyedBuckets, what: string): void => {
+    const t = now();
+    if (!buckets.bucket(clientKey(event), t).take(t)) throw refuse(429, 'rate_limited', 'rate_limited', '', `too many ${what} requests from this address`, { 'retry-after': '1' });
+  };
+
+  const getGenesis: Handler = () => {
+    if (!api.genesis) throw unsupported('its genesis');
+    return api.genesis();
+  };
+
+  // GET /blocks?from=H&count=N&wait=ms: canonical bytes of committed blocks and the QC certifying
+  // each, for clients that verify for themselves.
+  const getBlocks: Handler = async (event) => {
+    if (!api.rawBlocks) throw unsupported('canonical blocks');
+    heavy(event, blocksBuckets, '/blocks');
+    const q = event.url.searchParams;
+    const from = parseIndex(q.get('from') ?? undefined, 'from');
+    if (from < 1) throw refuse(400, 'bad_request', 'bad_from', 'from', 'from must be a height ≥ 1');
+    const rawCount = q.get('count');
+    const count = rawCount === null ? 16 : parseIndex(rawCount, 'count');
+    if (count < 1) throw refuse(400, 'bad_request', 'bad_count', 'count', 'count must be ≥ 1');
+    const n = Math.min(count, o.maxRawBlocks);
+    const wait = waitParam(event);
+    let blocks: RawBlockJson[] = await api.rawBlocks(from, n, o.maxRawBytes);
+    if (blocks.length === 0 && wait > 0 && (await api.waitBlock(from, wait)) !== null) blocks = await api.rawBlocks(from, n, o.maxRawBytes);
+    return { height: api.health().height, blocks };
+  };
+
+  const getSnapshot: Handler = async (event) => {
+    if (!api.latestSnapshot) throw unsupported('snapshots');
+    heavy(event, snapshotBuckets, 'snapshot');
+    const s = await api.latestSnapshot();
+    if (s === null) throw refuse(404, 'not_found', 'not_found', 'snapshot', 'no snapshot written yet: start from genesis');
+    if (s.chain.length + s.tip.length > o.maxSnapshotBytes) throw refuse(413, 'body_too_large', 'too_large', 'snapshot', `the snapshot exceeds ${o.maxSnapshotBytes} bytes`);
+    return s;
+  };
+
+  const staticFile = (path: string): Handler => (event) => {
+    const ui = o.ui;
+    const f = ui?.files.get(path);
+    if (!ui || !f) throw refuse(404, 'not_found', 'not_found', 'path', `no route for GET ${path}`);
+    if (ui.missing !== null && path !== '/ui/ma.wasm') {
+      return send(event, 503, `<!doctype html><meta charset="utf-8"><title>numchain</title><p>${ui.missing}</p>`, { 'content-type': 'text/html; charset=utf-8' });
+    }
+    return send(event, 200, f.body, { 'content-type': f.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  };
+
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     '/tx': { POST: postTx },
     '/txs': { POST: postTxs },
@@ -348,7 +427,11 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     '/state/:shard/:layer/:slot': { GET: getState },
     '/evidence': { GET: () => api.evidence() },
     '/metrics': { GET: getMetrics },
+    '/genesis': { GET: getGenesis },
+    '/blocks': { GET: getBlocks },
+    '/snapshot/latest': { GET: getSnapshot },
   };
+  if (o.ui) for (const path of o.ui.files.keys()) routes[path] = { GET: staticFile(path) };
 
   const app = new H3({
     // h3 refuses some requests itself (e.g. a malformed URL) before any route runs; give those the
@@ -365,7 +448,10 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   // Rate limit before routing, so unknown paths cost a token too.
   app.use((event) => {
     stats.requests++;
-    if (o.cors) event.res.headers.set('access-control-allow-origin', '*');
+    if (allowOrigin !== null) {
+      event.res.headers.set('access-control-allow-origin', allowOrigin);
+      if (allowOrigin !== '*') event.res.headers.set('vary', 'origin');
+    }
     if (buckets === null) return;
     const t = now();
     const bucket = buckets.bucket(clientKey(event), t);
@@ -380,7 +466,7 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     const allow = Object.keys(methods).join(', ');
     app.all(path, async (event) => {
       const method = event.req.method.toUpperCase();
-      if (o.cors && method === 'OPTIONS') {
+      if (allowOrigin !== null && method === 'OPTIONS') {
         return send(event, 204, null, { 'access-control-allow-methods': allow, 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
       }
       const h = methods[method as Method];

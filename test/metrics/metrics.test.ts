@@ -39,6 +39,26 @@ test('promtool check metrics passes on the real output, before and after traffic
   assert.is.not(promtool(bad).status, 0);
 });
 
+test('chain_id on every series, the validator series from the start; promtool passes', async () => {
+  const m = new NodeMetrics(opts);
+  m.setChainId('chain-7');
+  m.setValidators([{ name: 'alice', power: 100 }, { name: 'bob', power: 50 }]);
+  m.blockInterval.observe(0.12);
+  m.blockSizeBytes.set(4096);
+  m.validatorMissedBlocks.inc(m.validatorLabel(1));
+  const text = await m.text();
+  const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  assert.equal(samples.filter((l) => !l.includes('chain_id="chain-7"')).slice(0, 3), []);
+  assert.match(text, 'numchain_consensus_validators{chain_id="chain-7"} 2');
+  assert.match(text, 'numchain_consensus_validators_power{chain_id="chain-7"} 150');
+  assert.match(text, 'numchain_consensus_validator_power{validator="1",name="bob",chain_id="chain-7"} 50');
+  assert.match(text, 'numchain_consensus_validator_missed_blocks_total{validator="0",name="alice",chain_id="chain-7"} 0');
+  assert.match(text, 'numchain_consensus_validator_missed_blocks_total{validator="1",name="bob",chain_id="chain-7"} 1');
+  assert.match(text, 'numchain_consensus_block_interval_seconds_count{chain_id="chain-7"} 1');
+  const r = promtool(text);
+  assert.is(r.status, 0, r.out);
+});
+
 test('mirrored counters follow the source module and never go backwards', async () => {
   const m = new NodeMetrics({ ...opts, defaultMetrics: false });
   const stats: Record<string, number> = { ok: 0, dropped: 0 };

@@ -50,7 +50,7 @@ test.after(() => {
   console.log(`  package: ${took(t0)} in all`);
 });
 
-test('npm pack builds and ships dist/, build/ma.wasm, genesis/ and docs/, and no tests or sources', () => {
+test('npm pack builds and ships dist/, build/ma.wasm, the dashboard (build/ui/), genesis/ and docs/, and no tests or sources', () => {
   const t = performance.now();
   const r = run('npm', ['pack', '--json', '--pack-destination', scratch], PROJECT_ROOT, 180_000);
   assert.is(r.code, 0, `npm pack failed: ${r.stderr.slice(-2000)}`);
@@ -66,12 +66,14 @@ test('npm pack builds and ships dist/, build/ma.wasm, genesis/ and docs/, and no
     'dist/index.js', 'dist/index.d.ts', 'dist/engine/index.js', 'dist/engine/index.d.ts', 'dist/engine/engine.js',
     'dist/engine-node.js', 'dist/engine-node.d.ts', 'dist/client.js', 'dist/client.d.ts', 'dist/rpc/client.js',
     'dist/cli/main.js', 'dist/crypto/verify-worker.mjs', 'genesis/localnet-4/genesis.json', 'docs/spec.md', 'docs/ARCHITECTURE.md',
+    'build/ui/index.html', 'build/ui/app.js', 'build/ui/app.css', 'dist/light/light-client.js', 'docs/grafana/numchain.json',
   ]) {
     assert.ok(packed.includes(must), `${must} is not in the package`);
   }
   const stray = packed.filter((p) =>
     /^(test|bench|src|scripts)\//.test(p) || /\.test\./.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')) ||
-    (p.startsWith('build/') && p !== 'build/ma.wasm') || (p.startsWith('assembly/') && p !== 'assembly/ma.wasm.sha256'));
+    (p.startsWith('build/') && p !== 'build/ma.wasm' && !/^build\/ui\/(index\.html|app\.js|app\.css)$/.test(p)) || (p.startsWith('assembly/') && p !== 'assembly/ma.wasm.sha256') ||
+    p.startsWith('ui/'));
   assert.equal(stray, [], 'tests, TypeScript sources, other engine builds');
   assert.is(info.files.find((f) => f.path === 'build/ma.wasm')?.size, statSync(join(PROJECT_ROOT, 'build', 'ma.wasm')).size);
 });

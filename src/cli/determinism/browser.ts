@@ -22,7 +22,7 @@ const BINARIES: Record<BrowserName, { names: string[]; install: string }> = {
 };
 
 // Keep Firefox from phoning home or opening first-run pages in a throwaway profile.
-const FIREFOX_PREFS: Record<string, boolean | string | number> = {
+export const FIREFOX_PREFS: Record<string, boolean | string | number> = {
   'app.update.auto': false,
   'app.update.enabled': false,
   'app.normandy.enabled': false,
