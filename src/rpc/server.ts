@@ -12,6 +12,7 @@ import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
 import type { BlockJson, NodeApi, RawBlockJson, SubmitResult } from './api.ts';
 import { DEFAULT_DRAIN_BOUND, dropUnreadBody, readBodyLimited, type DrainBound } from './body.ts';
+import { JSON_TYPES, mediaType, parseIndex, parseJson, Refusal, refuse, retryHeaders, submitStatus } from './request.ts';
 import type { UiAssets } from './ui-assets.ts';
 import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
 
@@ -106,58 +107,6 @@ export interface RpcServer {
 
 type Method = 'GET' | 'POST';
 type Handler = (event: H3Event) => unknown | Promise<unknown>;
-
-/** A refusal carried out of a handler: status, machine-readable code, field, counting reason. */
-class Refusal {
-  constructor(
-    readonly status: number,
-    readonly reason: RpcRejectReason,
-    readonly body: Record<string, unknown>,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {}
-}
-
-function refuse(status: number, reason: RpcRejectReason, code: string, field: string, message: string, headers?: Record<string, string>): Refusal {
-  return new Refusal(status, reason, { code, field, message }, headers);
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function mediaType(event: H3Event): string {
-  const ct = event.req.headers.get('content-type');
-  return ct === null ? '' : ct.split(';')[0]!.trim().toLowerCase();
-}
-
-/** JSON also under the types curl and HTML forms send by default, so `curl -d @tx.json` works. */
-const JSON_TYPES = ['', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'];
-
-function parseJson(bytes: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw refuse(400, 'bad_request', 'bad_json', 'body', 'request body is not valid UTF-8');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw refuse(400, 'bad_request', 'bad_json', 'body', `request body is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function parseIndex(raw: string | undefined, field: string): number {
-  if (raw === undefined || !/^\d{1,9}$/.test(raw)) throw refuse(400, 'bad_request', `bad_${field}`, field, `${field} must be a non-negative integer`);
-  return Number(raw);
-}
-
-function submitStatus(r: SubmitResult): number {
-  if (r.accepted) return 202;
-  return Number.isInteger(r.status) && r.status >= 400 && r.status <= 599 ? r.status : 400;
-}
-
-function retryHeaders(status: number): Record<string, string> {
-  return status === 429 || status === 503 ? { 'retry-after': '1' } : {};
-}
 
 export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}): Promise<RpcServer> {
   const o = { ...DEFAULT_RPC_OPTIONS, ...opts };

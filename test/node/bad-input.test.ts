@@ -25,14 +25,15 @@ test.after(async () => {
   await net?.cleanup();
 });
 
-/** Prometheus text → "name{labels}" → value. */
+/** Prometheus text → "name{labels}" → value (the chain_id label every series carries left out). */
 async function metrics(): Promise<Map<string, number>> {
   const text = await node.client.metricsText();
   const m = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || !line.trim()) continue;
     const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+    const key = line.slice(0, i).replace(/,?chain_id="[^"]*"/, '').replace('{,', '{').replace('{}', '');
+    m.set(key, Number(line.slice(i + 1)));
   }
   return m;
 }
