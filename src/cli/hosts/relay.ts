@@ -31,7 +31,7 @@ export interface RelayStats {
   /** this process's CPU seconds since the relay started */
   readonly cpuS: number;
   readonly wallS: number;
-  /** event-loop delay while relaying, ms: how late a held chunk may leave beyond its delay */
+  /** event-loop delay since the previous stats(), ms: how late a held chunk may leave beyond its delay */
   readonly loopDelayP99Ms: number;
   readonly loopDelayMaxMs: number;
   readonly delayMs: number;
@@ -124,8 +124,12 @@ export class DelayRelay {
     }
   }
 
+  /** Counters since start; the event-loop delay since the previous stats() call. */
   stats(): RelayStats {
     const c = process.cpuUsage(this.cpu0);
+    const p99 = this.loop.percentile(99) / 1e6;
+    const max = this.loop.max / 1e6;
+    this.loop.reset();
     return {
       connections: this.connections,
       open: this.sockets.size / 2,
@@ -135,8 +139,8 @@ export class DelayRelay {
       failedDials: this.failedDials,
       cpuS: (c.user + c.system) / 1e6,
       wallS: (performance.now() - this.t0) / 1000,
-      loopDelayP99Ms: this.loop.percentile(99) / 1e6,
-      loopDelayMaxMs: this.loop.max / 1e6,
+      loopDelayP99Ms: p99,
+      loopDelayMaxMs: max,
       delayMs: this.delayMs,
       lossRate: this.lossRate,
     };
