@@ -47,7 +47,7 @@ test('compose services in their own namespaces: commit under a flood, equal stat
   const t0 = Date.now();
   run = await startHosts();
   const { net, topo } = run;
-  say('compose', `4 validators up past height 2 in ${Date.now() - t0} ms\n${net.describe()}`);
+  say('compose', `4 validators up past height 2 in ${Date.now() - t0} ms; ${topo.services[0]!.name} runs: ${net.hosts[0]!.command.join(' ')}\n${net.describe()}`);
 
   // Every validator runs in its own namespace, with the service's environment.
   for (let i = 0; i < net.size; i++) {

@@ -1,7 +1,8 @@
 // compose.yaml and the Dockerfile read as the topology of a namespaced testnet: every service becomes
 // a host with the service's address on the compose network, its command (the image's ENTRYPOINT +
 // the service's command), its environment, and its volumes as paths on this machine. The image's
-// /app is this checkout (the Dockerfile copies the package there) and `node` is this Node.
+// /app is this checkout (the Dockerfile copies the package there), or NUMCHAIN_APP_DIR when set (e.g.
+// a tree staged by the Dockerfile's steps, which runs dist/), and `node` is this Node.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -116,7 +117,8 @@ export function readCompose(file = COMPOSE_FILE, dockerfile = DOCKERFILE): Compo
  * this Node.
  */
 export function localArgv(argv: readonly string[], s: ComposeService, projectDir: string): string[] {
-  const mounts = [...s.volumes.map((v) => ({ target: v.target, source: resolve(projectDir, v.source) })), { target: '/app', source: PROJECT_ROOT }];
+  const app = process.env.NUMCHAIN_APP_DIR ? resolve(process.env.NUMCHAIN_APP_DIR) : PROJECT_ROOT;
+  const mounts = [...s.volumes.map((v) => ({ target: v.target, source: resolve(projectDir, v.source) })), { target: '/app', source: app }];
   return argv.map((a, k) => {
     if (k === 0 && a === 'node') return process.execPath;
     for (const m of mounts) if (a === m.target || a.startsWith(m.target + '/')) return m.source + a.slice(m.target.length);

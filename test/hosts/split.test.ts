@@ -35,8 +35,9 @@ test('a 2/2 split: no commits, none conflicting; healed, commits resume within s
   const halted = await heights(net);
   await sleep(6000);
   const still = await heights(net);
-  assert.equal(still, halted, 'no node commits without a quorum');
-  say('split', `split v0,v1 | v2,v3: heights stayed at ${halted.join(',')} for 6 s`);
+  // A node that lagged may still fetch, from its half, blocks committed before the split; nothing new commits.
+  assert.is(Math.max(...still), Math.max(...halted), `no node commits without a quorum (${halted.join(',')} → ${still.join(',')})`);
+  say('split', `split v0,v1 | v2,v3: heights ${halted.join(',')} → ${still.join(',')} in 6 s`);
 
   net.heal();
   const top = Math.max(...halted);
