@@ -11,6 +11,8 @@ export interface NodeHttpFetchOptions {
   readonly maxSockets?: number;
   /** largest response body accepted, bytes (default 64 MiB); a larger one fails the request */
   readonly maxResponseBytes?: number;
+  /** send every request over this Unix socket (the URL then only names host and path), e.g. a forwarder into another network namespace */
+  readonly socketPath?: string;
 }
 
 export function nodeHttpFetch(opts: NodeHttpFetchOptions = {}): FetchLike & { close(): void } {
@@ -23,7 +25,7 @@ export function nodeHttpFetch(opts: NodeHttpFetchOptions = {}): FetchLike & { cl
   };
   const once = (url: string, init: Parameters<FetchLike>[1], body: string | Uint8Array | undefined, mayRetry: boolean): Promise<FetchResponse> =>
     new Promise<FetchResponse>((resolve, reject) => {
-      const req = request(url, { method: init.method, headers: init.headers, agent, signal: init.signal }, (res) => {
+      const req = request(url, { method: init.method, headers: init.headers, agent, signal: init.signal, ...(opts.socketPath === undefined ? {} : { socketPath: opts.socketPath }) }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {

@@ -7,6 +7,17 @@ import { receiptsAgree, ReceiptWitness, scanChains, stallEvidence } from '../../
 import { startFlood, type FloodRun } from '../../src/cli/cluster/flood-proc.ts';
 import type { FloodSummary } from '../../src/cli/flood.ts';
 import { Localnet, type LocalnetOptions } from '../../src/cli/cluster/localnet.ts';
+import type { HealthJson } from '../../src/rpc/api.ts';
+import type { NumchainClient } from '../../src/rpc/client.ts';
+
+/** What the checks below need of a network: a Localnet, or validators on namespaced hosts (src/cli/hosts/hostnet.ts). */
+export interface Cluster {
+  readonly size: number;
+  readonly clients: readonly NumchainClient[];
+  health(i: number): Promise<HealthJson | null>;
+  waitFor(opts: { which?: readonly number[]; minHeight?: number; timeoutMs?: number }): Promise<HealthJson[]>;
+  logPath(i: number): string;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -28,7 +39,7 @@ export function background(net: Localnet, rate: number, durationS: number, which
   return startFlood({ rpcUrls, rate, durationS, senders, drainS: 5, logPath: `${net.dir}/flood.log` });
 }
 
-export async function heights(net: Localnet, which?: readonly number[]): Promise<number[]> {
+export async function heights(net: Cluster, which?: readonly number[]): Promise<number[]> {
   const idx = which ?? [...Array(net.size).keys()];
   const hs = await Promise.all(idx.map((i) => net.health(i)));
   return hs.map((h) => h?.height ?? -1);
@@ -45,7 +56,7 @@ export async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number,
 }
 
 /** The last lines of every node log and a few metrics, for a failure report. */
-export async function evidence(net: Localnet, lines = 15): Promise<string> {
+export async function evidence(net: Cluster, lines = 15): Promise<string> {
   const out: string[] = [];
   const m = await stallEvidence(net.clients);
   for (let i = 0; i < net.size; i++) {
@@ -64,12 +75,12 @@ export async function evidence(net: Localnet, lines = 15): Promise<string> {
  * on every node: same hash at every height, no txid twice, every receipt the witness saw still at
  * the same height/index, and a sample of receipts identical on every node.
  */
-export async function checkConsistent(net: Localnet, witness: ReceiptWitness, tag: string, minHeight = 1): Promise<{ height: number; txs: number }> {
+export async function checkConsistent(net: Cluster, witness: ReceiptWitness, tag: string, minHeight = 1): Promise<{ height: number; txs: number }> {
   const maxH = Math.max(minHeight, ...(await heights(net)));
   await net.waitFor({ minHeight: maxH, timeoutMs: 60_000 });
   const h = Math.min(...(await heights(net)));
   const scan = await scanChains(net.clients, h);
-  assert.equal(scan.divergent.slice(0, 3), [], `${tag}: block hashes differ between nodes`);
+  assert.equal(scan.divergent.slice(0, 3), [], `${tag}: block hashes or state roots differ between nodes`);
   assert.equal(scan.duplicates.slice(0, 3), [], `${tag}: a txid is committed twice`);
   assert.equal(witness.conflicts.slice(0, 3), [], `${tag}: nodes reported one txid at different positions`);
   const lost = witness.lostOrMoved(scan.positions, h);
@@ -86,7 +97,7 @@ export async function checkConsistent(net: Localnet, witness: ReceiptWitness, ta
  * The end of a scenario: the flood must have finished with a summary; then the witness takes its
  * last sample and every node's chain is checked (checkConsistent).
  */
-export async function finishScenario(net: Localnet, flood: FloodRun, witness: ReceiptWitness, tag: string): Promise<{ summary: FloodSummary; txs: number }> {
+export async function finishScenario(net: Cluster, flood: FloodRun, witness: ReceiptWitness, tag: string): Promise<{ summary: FloodSummary; txs: number }> {
   const result = await flood.done;
   assert.ok(result.summary !== null, result.error);
   const s = result.summary;

@@ -1,5 +1,5 @@
 // Cross-node checks over the HTTP API: state roots at a common height, whole-chain comparison
-// (same block hash at every height, no txid twice), receipts that must never move or vanish, and a
+// (same block hash and state root at every height, no txid twice), receipts that must never move or vanish, and a
 // few /metrics series for stall evidence.
 import type { BlockJson, HealthJson } from '../../rpc/api.ts';
 import type { NumchainClient } from '../../rpc/client.ts';
@@ -46,8 +46,8 @@ export interface ChainScan {
   readonly toHeight: number;
   readonly blocks: number;
   readonly txs: number;
-  /** heights where nodes returned different block hashes (or a block was missing) */
-  readonly divergent: { height: number; hashes: (string | null)[] }[];
+  /** heights where nodes returned different block hashes or state roots (or a block was missing) */
+  readonly divergent: { height: number; hashes: (string | null)[]; stateRoots: (string | null)[] }[];
   /** txids found at more than one position */
   readonly duplicates: string[];
   /** txid → position in the (agreed) chain */
@@ -77,7 +77,8 @@ export async function scanChains(clients: readonly NumchainClient[], toHeight: n
     rows.forEach((blocks, k) => {
       const h = hs[k]!;
       const hashes = blocks.map((b) => b?.hash ?? null);
-      if (hashes.some((x) => x === null || x !== hashes[0])) divergent.push({ height: h, hashes });
+      const stateRoots = blocks.map((b) => b?.stateRoot ?? null);
+      if (hashes.some((x) => x === null || x !== hashes[0]) || stateRoots.some((x) => x !== stateRoots[0])) divergent.push({ height: h, hashes, stateRoots });
       const b = blocks.find((x) => x !== null);
       if (!b) return;
       (b.receipts ?? []).forEach((r, i) => {

@@ -17,6 +17,8 @@ export interface FloodOptions {
   /** flood's stderr (progress) goes here; default: discarded */
   readonly logPath?: string;
   readonly extraArgs?: readonly string[];
+  /** argv prefix the flood runs under, e.g. ['ip', 'netns', 'exec', NS] to send from inside a network namespace */
+  readonly wrap?: readonly string[];
 }
 
 export interface FloodRun {
@@ -47,7 +49,8 @@ export function startFlood(o: FloodOptions): FloodRun {
   const errFd = o.logPath ? openSync(o.logPath, 'a') : 'ignore';
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', errFd] });
+    const [cmd, ...pre] = [...(o.wrap ?? []), process.execPath];
+    child = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', errFd] });
   } finally {
     if (typeof errFd === 'number') closeSync(errFd);
   }
