@@ -72,8 +72,8 @@ export async function loadFastVerifier(): Promise<FastVerifier | null> {
  * node:crypto SHA-256 returning a plain Uint8Array, for useSha256() in src/crypto/sha256.ts.
  * The digest comes back as a latin1 string (one char per byte, exactly) and is copied into a
  * 32-byte array: V8 keeps arrays that small on its own heap, while a 'buffer' digest is a fresh
- * off-heap allocation per call, which was most of the call's cost (0.68 against 1.36 µs for 65
- * bytes, .scratch/hb3.mjs) and left the garbage collector one ArrayBuffer per hash to sweep.
+ * off-heap allocation per call (most of a short hash's cost) and leaves the garbage collector one
+ * ArrayBuffer per hash to sweep.
  */
 export function nodeSha256(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);

@@ -16,9 +16,9 @@
  *
  * Why two slots: a save is one pwrite + one fdatasync into the slot the previous save did not use,
  * so a crash mid-write can only damage that slot, and the other still holds the previous state,
- * which is the last one anything was sent under (save() had not returned). The earlier format
- * (temp file, fsync, rename, fsync the directory) cost two fsyncs plus a journal commit per vote,
- * ~10 ms on this machine's disk, and four validators sharing a disk paid it on every round.
+ * which is the last one anything was sent under (save() had not returned). A whole-file replace
+ * (temp file, fsync, rename, fsync the directory) would cost two fsyncs plus a journal commit per
+ * vote, and validators sharing a disk would pay it on every round.
  *
  * The first save creates the file atomically (temp file + rename), so an existing file always has
  * a valid slot unless it was damaged: a file with no valid slot makes load() throw `safety_corrupt`
