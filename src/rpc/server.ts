@@ -25,6 +25,10 @@ export const RPC_REJECT_REASONS = [
   'rate_limited',
   'tx_rejected',
   'internal_error',
+  /** a connection refused: too many open at once, or from one address */
+  'too_many_connections',
+  /** a connection cut because its request headers did not arrive in time (slowloris, idle, half-open) */
+  'slow_client',
 ] as const;
 export type RpcRejectReason = (typeof RPC_REJECT_REASONS)[number];
 
@@ -79,6 +83,12 @@ export interface RpcServerOptions {
   readonly maxSnapshotBytes?: number;
   /** clock for the rate limiter (default Date.now) */
   readonly now?: () => number;
+  /** connections open at once (default 2,048); beyond it new ones are closed at once */
+  readonly maxConnections?: number;
+  /** connections open at once from one address (default 256) */
+  readonly maxConnectionsPerClient?: number;
+  /** ms a connection may take to send a request's headers, or stay idle before its first (default 10 s) */
+  readonly headersTimeoutMs?: number;
 }
 
 export const DEFAULT_RPC_OPTIONS = Object.freeze({
@@ -94,6 +104,9 @@ export const DEFAULT_RPC_OPTIONS = Object.freeze({
   maxRawBlocks: 64,
   maxRawBytes: 16 << 20,
   maxSnapshotBytes: 256 << 20,
+  maxConnections: 2048,
+  maxConnectionsPerClient: 256,
+  headersTimeoutMs: 10_000,
 });
 
 export interface RpcServer {
@@ -430,11 +443,43 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   }
   app.all('/**', (event) => fail(event, refuse(404, 'not_found', 'not_found', 'path', `no route for ${event.req.method} ${event.url.pathname}`)));
 
-  const server: Server = createServer(toNodeHandler(app));
+  // Node checks the header timeout of waiting connections (idle ones included) this often.
+  const server: Server = createServer({ connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(o.headersTimeoutMs / 4))) }, toNodeHandler(app));
   // Long-polls may take maxWaitMs; leave room beyond it before Node gives up on a request.
   server.requestTimeout = o.maxWaitMs + 30_000;
-  server.on('clientError', (_err, socket) => {
-    rejected.bad_request++;
+  // A client that trickles its headers (one byte a second), or opens connections and sends
+  // nothing, is cut after headersTimeoutMs instead of holding a socket for good.
+  server.headersTimeout = o.headersTimeoutMs;
+  server.maxConnections = o.maxConnections;
+  server.on('drop', () => {
+    rejected.too_many_connections++;
+  });
+  const perClient = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const who = socket.remoteAddress ?? '';
+    const n = (perClient.get(who) ?? 0) + 1;
+    if (n > o.maxConnectionsPerClient) {
+      rejected.too_many_connections++;
+      socket.destroy();
+      return;
+    }
+    perClient.set(who, n);
+    // Node's header timeout only starts with the first byte: a connection that never sends one
+    // would be held for good.
+    socket.setTimeout(o.headersTimeoutMs, () => {
+      rejected.slow_client++;
+      socket.destroy();
+    });
+    socket.once('data', () => socket.setTimeout(0));
+    socket.once('close', () => {
+      const left = (perClient.get(who) ?? 1) - 1;
+      if (left <= 0) perClient.delete(who);
+      else perClient.set(who, left);
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rejected.slow_client++;
+    else rejected.bad_request++;
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
