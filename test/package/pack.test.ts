@@ -65,7 +65,7 @@ test('npm pack builds and ships dist/, build/ma.wasm, the dashboard (build/ui/),
     'package.json', 'README.md', 'bin/numchain.js', 'build/ma.wasm', 'assembly/ma.wasm.sha256',
     'dist/index.js', 'dist/index.d.ts', 'dist/engine/index.js', 'dist/engine/index.d.ts', 'dist/engine/engine.js',
     'dist/engine-node.js', 'dist/engine-node.d.ts', 'dist/client.js', 'dist/client.d.ts', 'dist/rpc/client.js',
-    'dist/cli/main.js', 'dist/crypto/verify-worker.mjs', 'genesis/localnet-4/genesis.json', 'docs/spec.md', 'docs/ARCHITECTURE.md',
+    'dist/cli/main.js', 'dist/host/verify-worker.mjs', 'genesis/localnet-4/genesis.json', 'docs/spec.md', 'docs/ARCHITECTURE.md',
     'build/ui/index.html', 'build/ui/app.js', 'build/ui/app.css', 'dist/light/light-client.js', 'docs/grafana/numchain.json',
   ]) {
     assert.ok(packed.includes(must), `${must} is not in the package`);
