@@ -92,7 +92,7 @@ async function clusterCpu(net: Localnet): Promise<ThreadCpu | null> {
   for (const c of net.clients) {
     const text = await c.metricsText().catch(() => '');
     for (const role of ROLES) {
-      const m = new RegExp(`^numchain_thread_cpu_seconds_total\\{thread="${role}"\\} (\\S+)$`, 'm').exec(text);
+      const m = new RegExp(`^numchain_thread_cpu_seconds_total\\{(?=[^}]*\\bthread="${role}")[^}]*\\} (\\S+)$`, 'm').exec(text);
       if (!m) return null;
       sum[role] += Number(m[1]);
     }

@@ -86,7 +86,8 @@ function flood(url: string, rate: number, duration: number): Promise<FloodSummar
 
 async function metricValue(node: NodeProcess, name: string): Promise<number> {
   const text = await node.client.metricsText();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  // Every series carries the chain_id label (and may carry others).
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
 }
 
