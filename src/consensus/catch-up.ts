@@ -28,11 +28,16 @@ export class SyncRequests {
     return true;
   }
 
-  /** The height `peer` was asked from, forgetting the request; undefined when it was not asked (unsolicited). */
-  answered(peer: number): number | undefined {
-    const h = this.asked.get(peer);
+  /**
+   * Whether a response from `peer` starting at `firstHeight` answers the latest request to it (which
+   * is then forgotten). The answer to an older or retried request, arriving after a newer request
+   * went to the same peer, does not: it is dropped as unsolicited and leaves the newer request
+   * outstanding, so the newer answer is still accepted when it comes.
+   */
+  answered(peer: number, firstHeight: number | undefined): boolean {
+    if (firstHeight === undefined || this.asked.get(peer) !== firstHeight) return false;
     this.asked.delete(peer);
-    return h;
+    return true;
   }
 
   /** A response brought new blocks: the next request (if any) need not wait for the retry time. */

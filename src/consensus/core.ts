@@ -402,8 +402,8 @@ export class ConsensusCore extends CoreState {
    */
   private onSyncResponse(from: number, msg: SyncResponseMsg): void {
     this.metrics.syncResponses++;
-    const fromHeight = this.sync.answered(from);
-    if (fromHeight === undefined) {
+    const fromHeight = msg.blocks[0]?.header.height;
+    if (fromHeight === undefined || !this.sync.answered(from, fromHeight)) {
       this.metrics.unsolicitedSyncResponses++;
       return;
     }
