@@ -2,7 +2,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockLog, type LogRecord } from '../src/store/block-log.ts';
+import { BlockLog } from '../src/store/block-log.ts';
+import type { LogRecord } from '../src/util/log-record.ts';
 import { SnapshotStore } from '../src/store/snapshot.ts';
 import { SafetyStore } from '../src/store/safety-store.ts';
 import { silentStoreLogger } from '../src/store/logger.ts';

@@ -1,36 +1,23 @@
-// The node's HTTP API: h3 routes over node:http that translate requests into NodeApi calls and back.
-// Every response is JSON except /metrics and the dashboard's static files (GET /, /ui/*: see
-// ui-assets.ts). Every refusal is counted by reason (stats.rejected, and
-// numchain_rpc_requests_rejected_total when a NodeMetrics is given), every series from 0.
-// No handler can take the process down: anything unexpected becomes a 500 JSON and a count.
+// The node's HTTP API: h3 routes over node:http that translate requests into NodeApi calls and back
+// (the routes by group: tx-routes.ts, chain-routes.ts, light-routes.ts). This file is the server
+// around them: the request rate per client, CORS, method dispatch, connection limits and timeouts.
+// Every response is JSON except /metrics and the dashboard's static files. Every refusal is counted
+// by reason (stats.rejected, and numchain_rpc_requests_rejected_total when a NodeMetrics is given),
+// every series from 0. No handler can take the process down: anything unexpected becomes a 500 JSON
+// and a count.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { H3, toNodeHandler, type H3Event } from 'h3';
-import { decodeCanonical, CanonicalError } from '../codec/canonical.ts';
 import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
-import { MaError } from '../engine/types.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
-import type { BlockJson, NodeApi, RawBlockJson, SubmitResult } from './api.ts';
-import { DEFAULT_DRAIN_BOUND, dropUnreadBody, readBodyLimited, type DrainBound } from './body.ts';
-import { JSON_TYPES, mediaType, parseIndex, parseJson, Refusal, refuse, retryHeaders, submitStatus } from './request.ts';
+import type { NodeApi } from './api.ts';
+import { DEFAULT_DRAIN_BOUND, dropUnreadBody, type DrainBound } from './body.ts';
+import { chainRoutes } from './chain-routes.ts';
+import { lightRoutes } from './light-routes.ts';
+import { clientKey, Refusal, refuse, RPC_REJECT_REASONS, send, type Method, type RpcRejectReason } from './request.ts';
+import { txRoutes } from './tx-routes.ts';
 import type { UiAssets } from './ui-assets.ts';
-import { BINARY_TYPES, DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchItemJson, type BatchResultJson } from './wire.ts';
-
-export const RPC_REJECT_REASONS = [
-  'not_found',
-  'method_not_allowed',
-  'body_too_large',
-  'bad_request',
-  'unsupported_media_type',
-  'rate_limited',
-  'tx_rejected',
-  'internal_error',
-  /** a connection refused: too many open at once, or from one address */
-  'too_many_connections',
-  /** a connection cut because its request headers did not arrive in time (slowloris, idle, half-open) */
-  'slow_client',
-] as const;
-export type RpcRejectReason = (typeof RPC_REJECT_REASONS)[number];
+import { DEFAULT_MAX_WAIT_MS } from './wire.ts';
 
 export interface RpcStats {
   /** requests received (including refused ones) */
@@ -118,9 +105,6 @@ export interface RpcServer {
   close(): Promise<void>;
 }
 
-type Method = 'GET' | 'POST';
-type Handler = (event: H3Event) => unknown | Promise<unknown>;
-
 export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}): Promise<RpcServer> {
   const o = { ...DEFAULT_RPC_OPTIONS, ...opts };
   for (const k of ['maxTxBodyBytes', 'maxBatchBodyBytes', 'maxClients', 'maxWaitMs', 'maxRawBlocks', 'maxRawBytes', 'maxSnapshotBytes'] as const) {
@@ -134,22 +118,12 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
   checkRateOptions(o.snapshotRate, 'snapshotRate');
   checkRateOptions(o.blocksRate, 'blocksRate');
   const allowOrigin = o.cors === true ? '*' : typeof o.cors === 'string' && o.cors !== '' ? o.cors : null;
-  const snapshotBuckets = new KeyedBuckets(o.snapshotRate, o.maxClients);
-  const blocksBuckets = new KeyedBuckets(o.blocksRate, o.maxClients);
   const now = o.now ?? Date.now;
   const rejected = Object.fromEntries(RPC_REJECT_REASONS.map((r) => [r, 0])) as Record<RpcRejectReason, number>;
   const stats: RpcStats = { requests: 0, rejected, clientsEvicted: 0 };
   const buckets = o.rate === null ? null : new KeyedBuckets(o.rate, o.maxClients);
   const perSecond = o.rate === null ? 0 : o.rate.perSecond;
   opts.metrics?.mirrorCounter('rpc_requests_rejected_total', 'HTTP API requests refused or failed, by reason.', 'reason', RPC_REJECT_REASONS, () => rejected);
-
-  const clientKey = (event: H3Event): string => event.runtime?.node?.req.socket.remoteAddress ?? event.req.headers.get('x-forwarded-for') ?? 'unknown';
-
-  const send = (event: H3Event, status: number, body: unknown, headers?: Readonly<Record<string, string>>): unknown => {
-    event.res.status = status;
-    if (headers) for (const [k, v] of Object.entries(headers)) event.res.headers.set(k, v);
-    return body;
-  };
 
   const fail = (event: H3Event, r: Refusal): unknown => {
     rejected[r.reason]++;
@@ -159,241 +133,11 @@ export async function startRpcServer(api: NodeApi, opts: RpcServerOptions = {}):
     return send(event, r.status, r.body, r.headers);
   };
 
-  const waitParam = (event: H3Event): number => {
-    const raw = event.url.searchParams.get('wait');
-    if (raw === null || raw === '') return 0;
-    if (!/^\d{1,12}$/.test(raw)) throw refuse(400, 'bad_request', 'bad_wait', 'wait', 'wait must be a number of milliseconds ≥ 0');
-    return Math.min(Number(raw), o.maxWaitMs);
+  const routes = {
+    ...txRoutes(api, rejected, o),
+    ...chainRoutes(api, o),
+    ...lightRoutes(api, { ...o, ui: o.ui ?? null, now }),
   };
-
-  // ?receipts=all (default) | rejected | none: a client following every block for its own
-  // transactions (the flood) needs the txids and what was refused, not a leaf hash per applied tx,
-  // which is most of a large block's JSON.
-  const receiptsParam = (event: H3Event): 'all' | 'rejected' | 'none' => {
-    const raw = event.url.searchParams.get('receipts');
-    if (raw === null || raw === '' || raw === 'all') return 'all';
-    if (raw === 'rejected' || raw === 'none') return raw;
-    throw refuse(400, 'bad_request', 'bad_receipts', 'receipts', 'receipts must be all, rejected or none');
-  };
-  const receiptsView = (b: BlockJson, which: 'all' | 'rejected' | 'none'): BlockJson => {
-    if (which === 'all') return b;
-    const { receipts, ...rest } = b;
-    return which === 'none' ? rest : { ...rest, receipts: (receipts ?? []).filter((r) => r.status !== 'applied') };
-  };
-
-  const readBody = async (event: H3Event, limit: number): Promise<Uint8Array> => {
-    const r = await readBodyLimited(event, limit);
-    if (r.ok) return r.bytes;
-    if (r.reason === 'too_large') {
-      // Answered at once; fail() has the rest of the body dropped as it arrives, within `drain`.
-      throw refuse(413, 'body_too_large', 'body_too_large', 'body', `request body exceeds ${limit} bytes`);
-    }
-    throw refuse(400, 'bad_request', 'aborted', 'body', 'request body was not received completely');
-  };
-
-  const submitOne = (tx: unknown, key: string): SubmitResult => {
-    try {
-      return api.submit(tx, key);
-    } catch (e) {
-      rejected.internal_error++;
-      return { accepted: false, txid: null, code: 'internal_error', field: '', message: `submit failed: ${(e as Error).message}`, status: 500 };
-    }
-  };
-
-  // ---------------------------------------------------------------- handlers
-
-  const postTx: Handler = async (event) => {
-    const wait = waitParam(event);
-    const type = mediaType(event);
-    let tx: unknown;
-    if (BINARY_TYPES.includes(type)) {
-      tx = await readBody(event, o.maxTxBodyBytes);
-    } else if (JSON_TYPES.includes(type)) {
-      tx = parseJson(await readBody(event, o.maxTxBodyBytes));
-      if (typeof tx !== 'object' || tx === null || Array.isArray(tx)) throw refuse(400, 'bad_request', 'malformed', 'tx', 'the body must be a transaction JSON object');
-    } else {
-      throw refuse(415, 'unsupported_media_type', 'unsupported_media_type', 'content-type', `content type must be application/json or ${BINARY_TYPES.join(', ')}`);
-    }
-    const r = submitOne(tx, clientKey(event));
-    if (!r.accepted) {
-      const status = submitStatus(r);
-      if (r.code !== 'internal_error') rejected.tx_rejected++;
-      return send(event, status, { accepted: false, code: r.code, field: r.field, message: r.message, txid: r.txid }, retryHeaders(status));
-    }
-    if (wait > 0) {
-      const receipt = await api.waitReceipt(r.txid, wait);
-      if (receipt !== null) return send(event, 200, receipt);
-      return send(event, 202, { accepted: true, txid: r.txid, committed: false });
-    }
-    return send(event, 202, { accepted: true, txid: r.txid });
-  };
-
-  const postTxs: Handler = async (event) => {
-    const type = mediaType(event);
-    const maxBatch = api.params().maxBatch;
-    let txs: readonly unknown[];
-    if (BINARY_TYPES.includes(type)) {
-      const bytes = await readBody(event, o.maxBatchBodyBytes);
-      let v: unknown;
-      try {
-        v = decodeCanonical(bytes, o.maxBatchBodyBytes);
-      } catch (e) {
-        if (e instanceof CanonicalError || e instanceof RangeError) throw refuse(400, 'bad_request', 'malformed', 'txs', `batch is not canonical msgpack: ${(e as Error).message}`);
-        throw e;
-      }
-      if (!Array.isArray(v)) throw refuse(400, 'bad_request', 'malformed', 'txs', 'a binary batch must be a msgpack array of transaction bytes');
-      v.forEach((x, i) => {
-        if (!(x instanceof Uint8Array)) throw refuse(400, 'bad_request', 'malformed', `txs[${i}]`, `txs[${i}] must be transaction bytes`);
-      });
-      txs = v;
-    } else if (JSON_TYPES.includes(type)) {
-      const j = parseJson(await readBody(event, o.maxBatchBodyBytes));
-      const list = typeof j === 'object' && j !== null && !Array.isArray(j) ? (j as { txs?: unknown }).txs : undefined;
-      if (!Array.isArray(list)) throw refuse(400, 'bad_request', 'malformed', 'txs', 'the body must be {"txs": [transaction objects]}');
-      list.forEach((x, i) => {
-        if (typeof x !== 'object' || x === null || Array.isArray(x)) throw refuse(400, 'bad_request', 'malformed', `txs[${i}]`, `txs[${i}] must be a transaction JSON object`);
-      });
-      txs = list;
-    } else {
-      throw refuse(415, 'unsupported_media_type', 'unsupported_media_type', 'content-type', `content type must be application/json or ${BINARY_TYPES.join(', ')}`);
-    }
-    if (txs.length > maxBatch) throw refuse(413, 'body_too_large', 'too_many_txs', 'txs', `a batch holds at most ${maxBatch} transactions, got ${txs.length}`);
-    const key = clientKey(event);
-    const results: BatchItemJson[] = [];
-    let accepted = 0;
-    let batch: SubmitResult[];
-    if (api.submitBatch) {
-      try {
-        batch = await api.submitBatch(txs, key);
-      } catch (e) {
-        rejected.internal_error++;
-        batch = txs.map(() => ({ accepted: false, txid: null, code: 'internal_error', field: '', message: `submit failed: ${(e as Error).message}`, status: 500 }));
-      }
-    } else batch = txs.map((tx) => submitOne(tx, key));
-    for (const r of batch) {
-      if (r.accepted) {
-        accepted++;
-        results.push({ accepted: true, txid: r.txid });
-      } else {
-        results.push({ accepted: false, txid: r.txid, code: r.code, field: r.field, message: r.message, status: submitStatus(r) });
-      }
-    }
-    const out: BatchResultJson = { results, accepted, rejected: txs.length - accepted };
-    return send(event, 200, out);
-  };
-
-  const getBlock: Handler = async (event) => {
-    const raw = event.context.params?.height;
-    const which = receiptsParam(event);
-    if (raw === 'latest') {
-      const b = await api.block('latest');
-      if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', 'no block committed yet');
-      return receiptsView(b, which);
-    }
-    const height = parseIndex(raw, 'height');
-    const wait = waitParam(event);
-    const b = (await api.block(height)) ?? (wait > 0 ? await api.waitBlock(height, wait) : null);
-    if (b === null) throw refuse(404, 'not_found', 'not_found', 'height', `block ${height} is not committed${wait > 0 ? ` (waited ${wait} ms)` : ''}`);
-    return receiptsView(b, which);
-  };
-
-  const getReceipt: Handler = async (event) => {
-    const txid = event.context.params?.txid ?? '';
-    if (!TXID_RE.test(txid)) throw refuse(400, 'bad_request', 'bad_txid', 'txid', 'txid must be 64 lowercase hex characters');
-    const wait = waitParam(event);
-    const r = api.receipt(txid) ?? (wait > 0 ? await api.waitReceipt(txid, wait) : null);
-    if (r === null) throw refuse(404, 'not_found', 'not_found', 'txid', `no committed receipt for ${txid}${wait > 0 ? ` (waited ${wait} ms)` : ''}`);
-    return r;
-  };
-
-  const getState: Handler = async (event) => {
-    const p = event.context.params ?? {};
-    const ma = api.params().ma;
-    const target = { shard: parseIndex(p.shard, 'shard'), layer: parseIndex(p.layer, 'layer'), slot: parseIndex(p.slot, 'slot') };
-    const dims = { shard: ma.shards, layer: ma.layers, slot: ma.slots } as const;
-    for (const f of ['shard', 'layer', 'slot'] as const) {
-      if (target[f] >= dims[f]) throw refuse(400, 'bad_request', `bad_${f}`, f, `${f} must be in [0, ${dims[f] - 1}]`);
-    }
-    try {
-      return await api.state(target);
-    } catch (e) {
-      if (e instanceof MaError) throw refuse(400, 'bad_request', e.code, e.field, e.message);
-      throw e;
-    }
-  };
-
-  const getMetrics: Handler = async (event) => {
-    const text = await api.metricsText();
-    return send(event, 200, text, { 'content-type': api.metricsContentType });
-  };
-
-  // ---------------------------------------------------------------- light clients and the dashboard
-
-  const unsupported = (what: string): Refusal => refuse(404, 'not_found', 'not_found', 'path', `this node does not serve ${what}`);
-
-  /** A per-client budget for routes whose answers are large, on top of the global request rate. */
-  const heavy = (event: H3Event, buckets: KeyedBuckets, what: string): void => {
-    const t = now();
-    if (!buckets.bucket(clientKey(event), t).take(t)) throw refuse(429, 'rate_limited', 'rate_limited', '', `too many ${what} requests from this address`, { 'retry-after': '1' });
-  };
-
-  const getGenesis: Handler = () => {
-    if (!api.genesis) throw unsupported('its genesis');
-    return api.genesis();
-  };
-
-  // GET /blocks?from=H&count=N&wait=ms: canonical bytes of committed blocks and the QC certifying
-  // each, for clients that verify for themselves.
-  const getBlocks: Handler = async (event) => {
-    if (!api.rawBlocks) throw unsupported('canonical blocks');
-    heavy(event, blocksBuckets, '/blocks');
-    const q = event.url.searchParams;
-    const from = parseIndex(q.get('from') ?? undefined, 'from');
-    if (from < 1) throw refuse(400, 'bad_request', 'bad_from', 'from', 'from must be a height ≥ 1');
-    const rawCount = q.get('count');
-    const count = rawCount === null ? 16 : parseIndex(rawCount, 'count');
-    if (count < 1) throw refuse(400, 'bad_request', 'bad_count', 'count', 'count must be ≥ 1');
-    const n = Math.min(count, o.maxRawBlocks);
-    const wait = waitParam(event);
-    let blocks: RawBlockJson[] = await api.rawBlocks(from, n, o.maxRawBytes);
-    if (blocks.length === 0 && wait > 0 && (await api.waitBlock(from, wait)) !== null) blocks = await api.rawBlocks(from, n, o.maxRawBytes);
-    return { height: api.health().height, blocks };
-  };
-
-  const getSnapshot: Handler = async (event) => {
-    if (!api.latestSnapshot) throw unsupported('snapshots');
-    heavy(event, snapshotBuckets, 'snapshot');
-    const s = await api.latestSnapshot();
-    if (s === null) throw refuse(404, 'not_found', 'not_found', 'snapshot', 'no snapshot written yet: start from genesis');
-    if (s.chain.length + s.tip.length > o.maxSnapshotBytes) throw refuse(413, 'body_too_large', 'too_large', 'snapshot', `the snapshot exceeds ${o.maxSnapshotBytes} bytes`);
-    return s;
-  };
-
-  const staticFile = (path: string): Handler => (event) => {
-    const ui = o.ui;
-    const f = ui?.files.get(path);
-    if (!ui || !f) throw refuse(404, 'not_found', 'not_found', 'path', `no route for GET ${path}`);
-    if (ui.missing !== null && path !== '/ui/ma.wasm') {
-      return send(event, 503, `<!doctype html><meta charset="utf-8"><title>numchain</title><p>${ui.missing}</p>`, { 'content-type': 'text/html; charset=utf-8' });
-    }
-    return send(event, 200, f.body, { 'content-type': f.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
-  };
-
-  const routes: Record<string, Partial<Record<Method, Handler>>> = {
-    '/tx': { POST: postTx },
-    '/txs': { POST: postTxs },
-    '/health': { GET: () => api.health() },
-    '/params': { GET: () => api.params() },
-    '/block/:height': { GET: getBlock },
-    '/receipt/:txid': { GET: getReceipt },
-    '/state/:shard/:layer/:slot': { GET: getState },
-    '/evidence': { GET: () => api.evidence() },
-    '/metrics': { GET: getMetrics },
-    '/genesis': { GET: getGenesis },
-    '/blocks': { GET: getBlocks },
-    '/snapshot/latest': { GET: getSnapshot },
-  };
-  if (o.ui) for (const path of o.ui.files.keys()) routes[path] = { GET: staticFile(path) };
 
   const app = new H3({
     // h3 refuses some requests itself (e.g. a malformed URL) before any route runs; give those the

@@ -1,17 +1,6 @@
 /*
- * Append-only block log: one JSON record per line, each line carrying its own checksum.
- *
- * Line format (bytes):   <crc32 as 8 lowercase hex> <SP> <json> <LF>
- *   - crc32 is CRC-32 (IEEE 802.3, zlib's crc32) over exactly the UTF-8 bytes of <json>.
- *   - <json> is JSON.stringify of the caller's record; it never contains a raw LF.
- *     The writer puts the integer field "h" (height) first, so the open-time scan reads the
- *     height from the line prefix without parsing the whole record.
- *   - Heights are contiguous, starting at 1; line N of the file holds height N.
- *
- * Crash model: a crash can leave a torn tail (a partial line, a line without LF, garbage or
- * zeros after the last good line). At open, bad lines with no good line after them are cut
- * with ftruncate+fsync and reported. A bad line followed by a good line cannot come from an
- * interrupted append, so open refuses with `log_corrupt` naming the byte offset and line.
+ * Append-only block log: one checksummed JSON record per line (the format: log-line.ts), a height
+ * index built at open by a scan that cuts a torn tail and refuses real corruption (log-scan.ts).
  *
  * Durability: append() writes (one pwrite per batch) but does not fsync; sync() fsyncs and is
  * shared by concurrent callers (group commit). A record is durable once a sync() that started
@@ -22,14 +11,13 @@
 import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
 import { constants as fsConstants, fdatasyncSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { StoreError } from './errors.ts';
 import { consoleStoreLogger, type StoreLogger } from './logger.ts';
 import { LruCache } from './lru-cache.ts';
 import { fsyncDir, readFully, writeFully, writeFullySync } from './fs-util.ts';
-import { LOG_JSON, type LogRecord } from '../util/log-record.ts';
-
-export { LOG_JSON, type LogRecord } from '../util/log-record.ts';
+import { DEFAULT_MAX_LINE, encodeLines, verifiedLineText } from './log-line.ts';
+import { scanAndRepair, type LogIndex, type TornTailReport } from './log-scan.ts';
+import type { LogRecord } from '../util/log-record.ts';
 
 export interface BlockLogOptions {
   /** Where recovery actions are reported. Default: warnings to stderr. */
@@ -43,16 +31,6 @@ export interface BlockLogOptions {
   readonly scanChunkBytes?: number;
   /** Read size for readRange(). Default 1 MiB. */
   readonly rangeBatchBytes?: number;
-}
-
-export interface TornTailReport {
-  /** Byte offset where the file was cut (start of the first bad line). */
-  readonly offset: number;
-  /** 1-based line number of the first bad line. */
-  readonly line: number;
-  readonly bytesCut: number;
-  readonly linesCut: number; // including a final line without LF
-  readonly reason: string;
 }
 
 export interface BlockLogOpenReport {
@@ -72,67 +50,6 @@ export interface BlockLogStats {
   readonly cacheMisses: number;
   readonly cacheEvicted: number;
   readonly cacheRefused: number;
-}
-
-const DEFAULT_MAX_LINE = 16 * 1024 * 1024;
-const HEADER_BYTES = 9; // 8 hex + space
-const LF = 0x0a;
-const SPACE = 0x20;
-// `{"h":` as bytes
-const H_PREFIX = [0x7b, 0x22, 0x68, 0x22, 0x3a];
-
-type LineCheck = { ok: true; height: number } | { ok: false; reason: string };
-
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
-}
-
-/** Validate one line (without its LF): checksum, then height. */
-function checkLine(line: Uint8Array): LineCheck {
-  if (line.length < HEADER_BYTES + 2) return { ok: false, reason: 'line too short' };
-  let want = 0;
-  for (let i = 0; i < 8; i++) {
-    const v = hexVal(line[i]!);
-    if (v < 0) return { ok: false, reason: 'bad checksum field' };
-    want = want * 16 + v;
-  }
-  if (line[8] !== SPACE) return { ok: false, reason: 'bad checksum field' };
-  const json = line.subarray(HEADER_BYTES);
-  if (crc32(json) !== want) return { ok: false, reason: 'checksum mismatch' };
-  const h = readHeightPrefix(json);
-  if (h !== null) return { ok: true, height: h };
-  // Checksum-valid but not in the writer's usual shape: fall back to a full parse.
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.length).toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'invalid JSON' };
-  }
-  const ph = (parsed as { h?: unknown } | null)?.h;
-  if (typeof ph === 'number' && Number.isSafeInteger(ph) && ph >= 1) return { ok: true, height: ph };
-  return { ok: false, reason: 'record has no integer field h >= 1' };
-}
-
-/** Height from a JSON text starting `{"h":<digits>` followed by `,` or `}`; null if not in that shape. */
-function readHeightPrefix(json: Uint8Array): number | null {
-  for (let i = 0; i < H_PREFIX.length; i++) if (json[i] !== H_PREFIX[i]) return null;
-  let i = H_PREFIX.length;
-  let h = 0;
-  const start = i;
-  while (i < json.length && json[i]! >= 0x30 && json[i]! <= 0x39) {
-    h = h * 10 + (json[i]! - 0x30);
-    i++;
-  }
-  const digits = i - start;
-  if (digits === 0 || digits > 15 || (digits > 1 && json[start] === 0x30)) return null;
-  if (json[i] !== 0x2c && json[i] !== 0x7d) return null;
-  return h >= 1 ? h : null;
-}
-
-function toHex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
 }
 
 export class BlockLog {
@@ -165,7 +82,7 @@ export class BlockLog {
     path: string,
     fh: FileHandle,
     opts: BlockLogOptions,
-    scan: { offsets: Float64Array; count: number; size: number },
+    scan: LogIndex,
     report: BlockLogOpenReport,
   ) {
     this.path = path;
@@ -203,20 +120,7 @@ export class BlockLog {
     const fh = await openFile(path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
     try {
       if (created) await fsyncDir(dirname(path));
-      const scan = await scanLog(fh, path, maxLineBytes, opts.scanChunkBytes ?? 4 * 1024 * 1024);
-      let tornTail: TornTailReport | null = null;
-      if (scan.bad !== null) {
-        tornTail = {
-          offset: scan.bad.offset,
-          line: scan.bad.line,
-          bytesCut: scan.fileSize - scan.bad.offset,
-          linesCut: scan.badLines,
-          reason: scan.bad.reason,
-        };
-        await fh.truncate(scan.bad.offset);
-        await fh.sync();
-        logger.warn('block log: cut torn tail left by a crash', { path, ...tornTail });
-      }
+      const { index: scan, tornTail } = await scanAndRepair(fh, path, maxLineBytes, opts.scanChunkBytes ?? 4 * 1024 * 1024, logger);
       const report: BlockLogOpenReport = {
         path,
         created,
@@ -269,7 +173,7 @@ export class BlockLog {
     this.assertUsable();
     if (!Array.isArray(records)) throw new StoreError('bad_record', 'append: records must be an array');
     if (records.length === 0) return;
-    const encoded = this.encodeBatch(records, this.queuedHeight + 1);
+    const encoded = encodeLines(records, this.queuedHeight + 1, this.maxLineBytes, this.path);
     this.queuedHeight += records.length;
     const run = this.writeChain.then(() => this.writeBatch(encoded.bytes, encoded.lineStarts));
     this.writeChain = run.catch(() => {});
@@ -326,7 +230,7 @@ export class BlockLog {
     if (this.queuedHeight !== this.count || this.syncing !== null) {
       throw new StoreError('bad_record', `appendAndSyncNow: asynchronous appends or an fsync are still in flight on ${this.path}`);
     }
-    const encoded = this.encodeBatch(records, this.queuedHeight + 1);
+    const encoded = encodeLines(records, this.queuedHeight + 1, this.maxLineBytes, this.path);
     this.queuedHeight += records.length;
     const base = this.size;
     try {
@@ -367,7 +271,7 @@ export class BlockLog {
         line: height,
       });
     }
-    const text = this.verifiedText(buf, 0, buf.length, height, start);
+    const text = verifiedLineText(buf, 0, buf.length, height, start, this.path);
     this.cache.set(height, text, buf.length);
     return text;
   }
@@ -399,7 +303,7 @@ export class BlockLog {
       for (let k = h; k <= last; k++) {
         const ls = this.offsets[k - 1]! - start;
         const le = this.lineEnd(k) - start;
-        texts.push(this.verifiedText(buf, ls, le, k, start + ls));
+        texts.push(verifiedLineText(buf, ls, le, k, start + ls, this.path));
       }
       h = last + 1;
       for (const t of texts) yield JSON.parse(t) as LogRecord;
@@ -429,106 +333,6 @@ export class BlockLog {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to > this.count) {
       throw new StoreError('out_of_range', `${what}: heights ${from}..${to} outside the log's 1..${this.count}`, { path: this.path });
     }
-  }
-
-  /** Verify the line at buf[s..e) (LF included) is the record for `height`; return its JSON text. */
-  private verifiedText(buf: Buffer, s: number, e: number, height: number, fileOffset: number): string {
-    const bad = (reason: string): StoreError =>
-      new StoreError('log_corrupt', `block log ${this.path}: height ${height} at byte offset ${fileOffset} (line ${height}) is corrupt: ${reason}`, {
-        path: this.path,
-        offset: fileOffset,
-        line: height,
-      });
-    if (e - s < HEADER_BYTES + 3 || buf[e - 1] !== LF) throw bad('missing line end');
-    const check = checkLine(buf.subarray(s, e - 1));
-    if (!check.ok) throw bad(check.reason);
-    if (check.height !== height) throw bad(`holds height ${check.height}`);
-    return buf.toString('utf8', s + HEADER_BYTES, e - 1);
-  }
-
-  private encodeBatch(records: readonly LogRecord[], firstHeight: number): { bytes: Buffer; lineStarts: number[] } {
-    const jsons: (readonly string[])[] = [];
-    let total = 0;
-    for (let i = 0; i < records.length; i++) {
-      const want = firstHeight + i;
-      const rec = records[i];
-      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-        throw new StoreError('bad_record', `append: records[${i}] must be an object`);
-      }
-      const h = rec.h;
-      if (typeof h !== 'number' || !Number.isSafeInteger(h) || h < 1) {
-        throw new StoreError('bad_record', `append: records[${i}].h must be an integer >= 1, got ${String(h)}`);
-      }
-      if (h !== want) {
-        const code = h < want ? 'height_repeat' : 'height_gap';
-        throw new StoreError(code, `append: records[${i}].h is ${h} but the next height is ${want}`, { path: this.path });
-      }
-      const json = this.stringify(rec, i, want);
-      let jsonBytes = 0;
-      for (const part of json) jsonBytes += Buffer.byteLength(part, 'utf8');
-      const lineBytes = HEADER_BYTES + jsonBytes + 1;
-      if (lineBytes > this.maxLineBytes) {
-        throw new StoreError('line_too_large', `append: records[${i}] (height ${h}) is ${lineBytes} bytes as a log line; the limit is ${this.maxLineBytes}`, {
-          path: this.path,
-        });
-      }
-      jsons.push(json);
-      total += lineBytes;
-    }
-    const bytes = Buffer.allocUnsafe(total);
-    const lineStarts: number[] = [];
-    let pos = 0;
-    for (const json of jsons) {
-      lineStarts.push(pos);
-      const jsonStart = pos + HEADER_BYTES;
-      let n = 0;
-      for (const part of json) n += bytes.write(part, jsonStart + n, 'utf8');
-      const sum = crc32(bytes.subarray(jsonStart, jsonStart + n));
-      bytes.write(toHex8(sum), pos, 'latin1');
-      bytes[pos + 8] = SPACE;
-      bytes[jsonStart + n] = LF;
-      pos = jsonStart + n + 1;
-    }
-    return { bytes, lineStarts };
-  }
-
-  /** JSON text with "h" first, so the open-time scan can read the height without a full parse; in parts, to be written one after the other. */
-  private stringify(rec: LogRecord, index: number, height: number): readonly string[] {
-    const own = rec[LOG_JSON];
-    if (own !== undefined) {
-      // The writer's own text: no fallback to re-serialising (that would hide its bug), and the
-      // line format forbids a raw LF, which JSON.stringify never emits but hand-built text could.
-      const parts = typeof own === 'string' ? [own] : own;
-      const first = parts[0];
-      const last = parts[parts.length - 1];
-      const shaped =
-        Array.isArray(parts) &&
-        parts.every((p) => typeof p === 'string' && !p.includes('\n')) &&
-        typeof first === 'string' &&
-        typeof last === 'string' &&
-        (first.startsWith(`{"h":${height},`) || (parts.length === 1 && first === `{"h":${height}}`)) &&
-        last.endsWith('}');
-      if (!shaped) throw new StoreError('bad_record', `append: records[${index}] carries JSON text that is not one line holding an object whose first field is h=${height}`);
-      return parts;
-    }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(rec);
-      if (json !== undefined && !json.startsWith(`{"h":${height},`) && json !== `{"h":${height}}`) {
-        json = JSON.stringify(Object.assign({ h: rec.h }, rec));
-      }
-    } catch (e) {
-      throw new StoreError('bad_record', `append: records[${index}] is not JSON-serialisable: ${(e as Error).message}`, { cause: e });
-    }
-    if (json === undefined || !json.startsWith('{')) {
-      throw new StoreError('bad_record', `append: records[${index}] does not serialise to a JSON object`);
-    }
-    if (!json.startsWith(`{"h":${height},`) && json !== `{"h":${height}}`) {
-      // e.g. integer-like keys, which JS always orders first, or a toJSON that rewrites h
-      const back = (JSON.parse(json) as { h?: unknown }).h;
-      if (back !== height) throw new StoreError('bad_record', `append: records[${index}] serialises with h=${String(back)}, expected ${height}`);
-    }
-    return [json];
   }
 
   private async writeBatch(bytes: Buffer, lineStarts: number[]): Promise<void> {
@@ -577,113 +381,4 @@ export class BlockLog {
   private assertReadable(): void {
     if (this.closed) throw new StoreError('closed', `block log ${this.path} is closed`);
   }
-}
-
-interface ScanResult {
-  offsets: Float64Array;
-  count: number;
-  size: number; // end of the last good line
-  fileSize: number;
-  bad: { offset: number; line: number; reason: string } | null;
-  badLines: number;
-}
-
-/** Read the whole file once: verify every line, build the height index, find a torn tail. */
-async function scanLog(fh: FileHandle, path: string, maxLineBytes: number, chunkBytes: number): Promise<ScanResult> {
-  const fileSize = (await fh.stat()).size;
-  let offsets = new Float64Array(1024);
-  let count = 0;
-  let goodEnd = 0;
-  let bad: ScanResult['bad'] = null;
-  let badLines = 0;
-  let lineNo = 0;
-
-  const onLine = (offset: number, line: Uint8Array | null, reasonIfBad?: string): void => {
-    lineNo++;
-    const check: LineCheck = line === null ? { ok: false, reason: reasonIfBad ?? 'bad line' } : checkLine(line);
-    if (!check.ok) {
-      if (bad === null) bad = { offset, line: lineNo, reason: check.reason };
-      badLines++;
-      return;
-    }
-    if (bad !== null) {
-      const b = bad as { offset: number; line: number; reason: string };
-      throw new StoreError(
-        'log_corrupt',
-        `block log ${path} is corrupt at byte offset ${b.offset} (line ${b.line}): ${b.reason}, and valid records follow it at line ${lineNo}; ` +
-          `this is not a torn write. Restore from a peer or, accepting the loss, truncate the file to ${b.offset} bytes`,
-        { path, offset: b.offset, line: b.line },
-      );
-    }
-    const want = count + 1;
-    if (check.height !== want) {
-      const code = check.height < want ? 'height_repeat' : 'height_gap';
-      throw new StoreError(code, `block log ${path}: line ${lineNo} at byte offset ${offset} holds height ${check.height}, expected ${want}`, {
-        path,
-        offset,
-        line: lineNo,
-      });
-    }
-    if (count === offsets.length) {
-      const grown = new Float64Array(offsets.length * 2);
-      grown.set(offsets);
-      offsets = grown;
-    }
-    offsets[count++] = offset;
-    goodEnd = offset + line!.length + 1;
-  };
-
-  let buf = Buffer.allocUnsafe(Math.max(64, Math.min(chunkBytes, maxLineBytes, fileSize || 64)));
-  let bufStart = 0; // file offset of buf[0]
-  let bufLen = 0;
-  let filePos = 0;
-  let skipping = false; // inside an over-long line, looking for its end
-  let skipStart = 0;
-
-  while (true) {
-    const n = filePos < fileSize ? await readFully(fh, buf, bufLen, buf.length - bufLen, filePos) : 0;
-    filePos += n;
-    bufLen += n;
-    const eof = n === 0 || filePos >= fileSize;
-    let p = 0;
-    while (p < bufLen) {
-      const nl = buf.indexOf(LF, p);
-      if (nl === -1 || nl >= bufLen) break;
-      if (skipping) {
-        onLine(skipStart, null, `line longer than maxLineBytes (${maxLineBytes})`);
-        skipping = false;
-      } else {
-        onLine(bufStart + p, buf.subarray(p, nl));
-      }
-      p = nl + 1;
-    }
-    if (eof) {
-      if (skipping) onLine(skipStart, null, `line longer than maxLineBytes (${maxLineBytes}) at end of file`);
-      else if (p < bufLen) onLine(bufStart + p, null, 'last line has no line end (interrupted write)');
-      break;
-    }
-    if (skipping) {
-      bufStart += bufLen;
-      bufLen = 0;
-      continue;
-    }
-    if (p === 0 && bufLen === buf.length) {
-      // A line fills the whole buffer: grow up to the line limit, then give up on it.
-      if (buf.length >= maxLineBytes) {
-        skipping = true;
-        skipStart = bufStart;
-        bufStart += bufLen;
-        bufLen = 0;
-      } else {
-        const grown = Buffer.allocUnsafe(Math.min(maxLineBytes, buf.length * 2));
-        buf.copy(grown, 0, 0, bufLen);
-        buf = grown;
-      }
-      continue;
-    }
-    buf.copy(buf, 0, p, bufLen);
-    bufStart += p;
-    bufLen -= p;
-  }
-  return { offsets, count, size: bad === null ? goodEnd : (bad as { offset: number }).offset, fileSize, bad, badLines };
 }

@@ -61,7 +61,7 @@ function damage(file: Uint8Array, edits: readonly Damage[]): Uint8Array {
 }
 
 /**
- * A log file holding `bodies` as heights 1..n, in the line format block-log.ts documents (checked
+ * A log file holding `bodies` as heights 1..n, in the line format src/store/log-line.ts documents (checked
  * against the writer by the first property: the log must take an append and reopen clean). Returns
  * each record's JSON text. Written directly: the writer's own open, append and close would double
  * the time of a case.

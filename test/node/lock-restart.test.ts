@@ -122,7 +122,7 @@ class UnreapedValidator {
 
 /**
  * Height and state root of the last intact block-log line: what a restart must recover. Lines are
- * `<crc32 hex> <json>\n` (block-log.ts); a torn tail (a line without LF or with a bad checksum) is
+ * `<crc32 hex> <json>\n` (log-line.ts); a torn tail (a line without LF or with a bad checksum) is
  * what recovery cuts.
  */
 async function durableTip(blockLog: string): Promise<{ height: number; root: string | null }> {

@@ -7,7 +7,8 @@ import { buildTx, txToJson, type SignedTx } from '../../src/chain/tx.ts';
 import { encodeCanonical } from '../../src/codec/canonical.ts';
 import { NodeMetrics } from '../../src/metrics/metrics.ts';
 import { NumchainClient } from '../../src/rpc/client.ts';
-import { startRpcServer, RPC_REJECT_REASONS, type RpcServer } from '../../src/rpc/server.ts';
+import { startRpcServer, type RpcServer } from '../../src/rpc/server.ts';
+import { RPC_REJECT_REASONS } from '../../src/rpc/request.ts';
 import { testClientKey } from '../../src/rpc/test-keys.ts';
 import { FakeNode } from './fake-node.ts';
 
