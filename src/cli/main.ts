@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   flood: { summary: 'bounded load generator: signed txs at a target rate, commit TPS and latency', load: async () => (await import('./flood.ts')).command },
   demo: { summary: 'start a 4-validator localnet, flood it, show live heights/TPS/roots, check the roots agree', load: async () => (await import('./demo.ts')).command },
   multi: { summary: 'start N validators of a localnet and keep them running until Ctrl-C', load: async () => (await import('./multi.ts')).command },
+  chaos: { summary: 'seeded faults (kill -9, pauses, restarts, 2 down) on a flooded localnet, then a Jepsen-style check', load: async () => (await import('./chaos.ts')).command },
   sim: { summary: 'deterministic simulator: many seeds, or replay one exactly', load: async () => (await import('./sim.ts')).command },
   relay: { summary: 'forward TCP connections with a one-way delay and optional loss (WAN emulation without netem)', load: async () => (await import('./relay.ts')).command },
   poll: { summary: 'watch height, state root, peers and syncing of one or more nodes', load: async () => (await import('./poll.ts')).command },

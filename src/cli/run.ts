@@ -4,6 +4,7 @@
 // Where its settings come from, later winning: the defaults below, the config file (`--home DIR`
 // reads DIR/config.toml, written by `numchain init`), the command line. With --home or --key and no
 // --node-index, the validator finds its index by its key's public key in genesis.
+import { dataDirProblem, EXIT_DATA_DIR_UNUSABLE } from '../node/data-dir-check.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineSha256Hex, engineWasmBytes, PROJECT_ROOT } from '../host/node-loader.ts';
@@ -193,6 +194,12 @@ export const command: Command = {
     if (s === null) return 0;
     const index = s.index;
     const logger = createLogger({ name: `node ${index}`, level: s.logLevel });
+    const dirProblem = dataDirProblem(s.dataDir);
+    if (dirProblem !== null) {
+      logger.error('data directory unusable; not starting', { dataDir: s.dataDir, reason: dirProblem, exitCode: EXIT_DATA_DIR_UNUSABLE });
+      console.error(`numchain run: data directory ${s.dataDir} is unusable: ${dirProblem}`);
+      return EXIT_DATA_DIR_UNUSABLE;
+    }
     logger.info('starting', { validator: s.genesis.validators[index]!.name, index, genesis: s.genesisPath, config: s.configPath ?? '-' });
     const node = await NumchainNode.open({
       genesisPath: s.genesisPath,

@@ -12,6 +12,7 @@ import type { BlockLog } from '../store/block-log.ts';
 import type { SafetyStore } from '../store/safety-store.ts';
 import type { SnapshotStore } from '../store/snapshot.ts';
 import type { LogRecord } from '../util/log-record.ts';
+import { NO_FAULT, type FsFault, type PersistOp } from './fs-fault.ts';
 import type { PendingBlockStore } from './pending-blocks.ts';
 
 export class FsStorage implements ReplicaStorage, RecoverySource {
@@ -21,17 +22,35 @@ export class FsStorage implements ReplicaStorage, RecoverySource {
     private readonly pending: PendingBlockStore,
     readonly snapshots: SnapshotStore,
     private readonly metrics: NodeMetrics,
+    /**
+     * Called when a write or fsync on the consensus path fails; must not return. Continuing would
+     * vote, propose or acknowledge on state that is not on disk, so the default rethrows and the
+     * node's caller (node.ts) exits instead.
+     */
+    private readonly onPersistFailure: (op: PersistOp, e: unknown) => never = (_op, e) => {
+      throw e;
+    },
+    private readonly fault: FsFault = NO_FAULT,
   ) {}
+
+  private persist(op: PersistOp, write: () => void): void {
+    try {
+      this.fault.check(op);
+      write();
+    } catch (e) {
+      this.onPersistFailure(op, e);
+    }
+  }
 
   saveSafety(state: SafetyState): void {
     const t = performance.now();
-    this.safety.saveNow(encodeSafety(state));
+    this.persist('safety', () => this.safety.saveNow(encodeSafety(state)));
     this.metrics.persistSeconds.labels('safety').observe((performance.now() - t) / 1000);
   }
 
   putPendingBlock(block: Block): void {
     const t = performance.now();
-    this.pending.put(block);
+    this.persist('block', () => this.pending.put(block));
     this.metrics.persistSeconds.labels('block').observe((performance.now() - t) / 1000);
   }
 
@@ -41,7 +60,7 @@ export class FsStorage implements ReplicaStorage, RecoverySource {
 
   appendCommitted(records: readonly LogRecord[]): void {
     const t = performance.now();
-    this.log.appendAndSyncNow(records);
+    this.persist('log', () => this.log.appendAndSyncNow(records));
     this.metrics.fsyncSeconds.observe((performance.now() - t) / 1000);
   }
 

@@ -31,6 +31,7 @@ import { FifoMap } from '../util/fifo-map.ts';
 import { FsStorage } from './fs-storage.ts';
 import { keyPathFor, readGenesis, readKeyFile, type Genesis } from './genesis.ts';
 import type { Logger } from './logger.ts';
+import { EXIT_PERSIST_FAILED, fsFaultFromEnv, type PersistOp } from './fs-fault.ts';
 import { NodeTelemetry } from './node-metrics.ts';
 import { PendingBlockStore } from './pending-blocks.ts';
 import { ReceiptIndex } from './receipt-index.ts';
@@ -169,7 +170,14 @@ export class NumchainNode {
       const snapshots = await SnapshotStore.open(layout.snapshotsDir, { keep: opts.snapshotsKept ?? 3, logger: storeLogger(log) });
       const safetyStore = new SafetyStore(layout.safetyFile);
       const pending = await PendingBlockStore.open(join(opts.dataDir, 'pending'), 512, log);
-      const storage = new FsStorage(blockLog, safetyStore, pending, snapshots, metrics);
+      // A failed write or fsync on the consensus path stops the process at once (not after an async
+      // shutdown): nothing may be voted, proposed or acknowledged on state that is not on disk.
+      const onPersistFailure = (op: PersistOp, e: unknown): never => {
+        const err = e as NodeJS.ErrnoException;
+        log.error('cannot persist; stopping so nothing is acknowledged that is not on disk', { op, code: err.code ?? 'unknown', error: err.message, exitCode: EXIT_PERSIST_FAILED });
+        process.exit(EXIT_PERSIST_FAILED);
+      };
+      const storage = new FsStorage(blockLog, safetyStore, pending, snapshots, metrics, onPersistFailure, fsFaultFromEnv());
       const receipts = new ReceiptIndex(opts.receiptIndexSize ?? 1_000_000, 10_000);
       const bounds = { maxTxsPerBlock: genesis.chain.maxTxsPerBlock, maxTxBytes: genesis.chain.maxTxBytes };
 
