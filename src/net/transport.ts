@@ -1,3 +1,5 @@
+// Over 500 lines: options, handshake, dialer, reliable delivery and gossip still share one class;
+// splitting them by job is open (issue 18).
 // TCP transport for one validator: authenticated connections to every other validator of the
 // genesis set, bounded per-peer queues, ACK + bounded retry + receiver dedup for critical messages,
 // best-effort TXGOSSIP with TTL and payload-hash dedup.
