@@ -1,6 +1,6 @@
 // `numchain chaos`: real validator processes, a flood, seeded faults (kill -9, SIGSTOP/SIGCONT,
-// restarts, two down at once), then heal and check the history Jepsen-style. Exits 1 on any
-// violation so CI and long runs fail loudly.
+// restarts, two down at once, partitions and slow links on relayed peer links), then heal and check
+// the history Jepsen-style. Exits 1 on any violation so CI and long runs fail loudly.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,14 +19,22 @@ const FLAGS = {
 } as const;
 
 const USAGE = 'numchain chaos [--seed 1] [--duration 60] [--out DIR] [--rate 200]';
-const SUMMARY = `Run a 4-validator localnet under a flood while injecting faults drawn from --seed: kill -9 and restart,
-SIGSTOP/SIGCONT pauses, graceful restarts, two validators killed at once. Then heal everything and check:
+const SUMMARY = `Run a 4-validator localnet under a flood while injecting faults drawn from --seed. Fault kinds:
+  kill       kill -9 one validator, restart it after the hold
+  pause      SIGSTOP one validator, SIGCONT after the hold
+  restart    SIGTERM one validator and start it again at once
+  two-down   kill -9 two validators at once (no quorum), restart both after the hold
+  partition  cut one validator off from the others, or split them 2/2 (no side has a quorum)
+  slow       add 50-200 ms one-way delay on every link of one validator
+Every peer link runs through an in-process TCP relay of this command (validator i dials j at relay
+(i, j) via --peers), which cuts and delays bytes: no root and no network namespaces needed.
+Then heal everything and check:
 every transaction a client saw committed is in the chain exactly once and where it was seen; every node has
 the same block hash and state root at every height; every node commits again within --resume-bound.
 Prints the schedule and a summary; exits 1 on any violation.`;
 
 export const command: Command = {
-  summary: 'seeded faults (kill -9, pauses, restarts, 2 down) on a flooded localnet, then a Jepsen-style check',
+  summary: 'seeded faults (kill -9, pauses, restarts, 2 down, partitions, slow links) on a flooded localnet, then a Jepsen-style check',
   async run(argv) {
     const f = parseCommandFlags(argv, FLAGS, USAGE, SUMMARY);
     if (f === null) return 0;

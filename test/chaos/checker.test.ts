@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkHistory, countByKind, type HeightRow, type Observation } from '../../src/cli/chaos/checker.ts';
-import { makeSchedule, FAULT_KINDS } from '../../src/cli/chaos/schedule.ts';
+import { makeSchedule, partitionSides, FAULT_KINDS } from '../../src/cli/chaos/schedule.ts';
 
 const row = (height: number, txids: string[], hash = `h${height}`, root = `r${height}`, nodes = 4): HeightRow => ({
   height,
@@ -79,9 +79,17 @@ test('the schedule is a function of the seed, never overlaps and stays in the du
     assert.ok(f.atMs + f.holdMs <= 600_000);
     assert.ok(f.nodes.every((n) => n >= 0 && n < 4));
     assert.is(new Set(f.nodes).size, f.nodes.length);
-    assert.is(f.nodes.length, f.kind === 'two-down' ? 2 : 1);
+    if (f.kind === 'partition') assert.ok(f.nodes.length === 1 || f.nodes.length === 2);
+    else assert.is(f.nodes.length, f.kind === 'two-down' ? 2 : 1);
+    if (f.kind === 'slow') assert.ok(f.delayMs! >= 50 && f.delayMs! <= 200, `slow delay ${f.delayMs}`);
+    else assert.is(f.delayMs, undefined);
   }
   assert.equal(new Set(a.map((f) => f.kind)), new Set(FAULT_KINDS));
+  // Both shapes of partition are drawn: one validator cut off, and a 2/2 split.
+  const parts = a.filter((f) => f.kind === 'partition');
+  assert.ok(parts.some((f) => f.nodes.length === 1) && parts.some((f) => f.nodes.length === 2));
+  assert.equal(partitionSides({ atMs: 0, kind: 'partition', nodes: [1, 3], holdMs: 1 }, 4), [[1, 3], [0, 2]]);
+  assert.equal(partitionSides({ atMs: 0, kind: 'partition', nodes: [2], holdMs: 1 }, 4), [[2], [0, 1, 3]]);
 });
 
 test.run();

@@ -1,10 +1,12 @@
-// One chaos run on real processes: a 4-validator localnet under a flood, the seeded fault schedule
-// injected with signals, everything healed, then the history checked (checker.ts).
+// One chaos run on real processes: a 4-validator localnet under a flood, its peer links through
+// relays the runner owns (links.ts), the seeded fault schedule injected with signals and on the
+// relays, everything healed, then the history checked (checker.ts).
 import type { BlockJson } from '../../rpc/api.ts';
 import { startFlood, type FloodRun } from '../cluster/flood-proc.ts';
 import { Localnet } from '../cluster/localnet.ts';
 import { checkHistory, type CheckResult, type HeightRow, type Observation, type Violation } from './checker.ts';
-import { describeFault, makeSchedule, type Fault, type FaultKind } from './schedule.ts';
+import { ChaosLinks } from './links.ts';
+import { describeFault, makeSchedule, partitionSides, type Fault, type FaultKind } from './schedule.ts';
 
 export interface ChaosOptions {
   readonly seed: number;
@@ -74,7 +76,7 @@ class Observer {
   }
 }
 
-async function inject(net: Localnet, f: Fault, aborted: () => boolean): Promise<void> {
+async function inject(net: Localnet, links: ChaosLinks, f: Fault, aborted: () => boolean): Promise<void> {
   const hold = async (): Promise<void> => {
     for (let t = 0; t < f.holdMs && !aborted(); t += 100) await sleep(Math.min(100, f.holdMs - t));
   };
@@ -93,10 +95,23 @@ async function inject(net: Localnet, f: Fault, aborted: () => boolean): Promise<
     case 'restart':
       for (const n of f.nodes) await net.restart(n, 'SIGTERM');
       return;
+    case 'partition': {
+      const [a, b] = partitionSides(f, net.size);
+      links.cut(a, b);
+      await hold();
+      links.heal();
+      return;
+    }
+    case 'slow':
+      for (const n of f.nodes) links.slow(n, f.delayMs ?? 100);
+      await hold();
+      links.heal();
+      return;
   }
 }
 
-function healAll(net: Localnet): void {
+function healAll(net: Localnet, links: ChaosLinks): void {
+  links.heal();
   for (let i = 0; i < net.size; i++) {
     if (net.isPaused(i)) net.resume(i);
     if (!net.isRunning(i)) net.start(i);
@@ -138,11 +153,21 @@ async function fetchRows(net: Localnet, toHeight: number, parallel = 8): Promise
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const durationMs = o.durationS * 1000;
   const schedule = makeSchedule({ seed: o.seed, durationMs, nodes: 4 });
-  const faults: Record<FaultKind, number> = { kill: 0, pause: 0, restart: 0, 'two-down': 0 };
-  const net = await Localnet.create({ nodes: 4, blockIntervalMs: 50, timeoutBaseMs: 500, dataDir: o.dataDir, keep: true, keySeed: o.seed });
+  const faults: Record<FaultKind, number> = { kill: 0, pause: 0, restart: 0, 'two-down': 0, partition: 0, slow: 0 };
+  let links: ChaosLinks | null = null;
+  const net = await Localnet.create({
+    nodes: 4,
+    blockIntervalMs: 50,
+    timeoutBaseMs: 500,
+    dataDir: o.dataDir,
+    keep: true,
+    keySeed: o.seed,
+    runArgsFor: (i) => links!.runArgs(i),
+  });
   let flood: FloodRun | null = null;
   const observer = new Observer(net);
   try {
+    links = await ChaosLinks.start(net.genesis.validators.map((v) => v.gossip));
     net.startAll();
     await net.waitFor({ minHeight: 2, timeoutMs: 60_000 });
     o.log(`localnet up in ${net.dir}; flood ${o.rate} tx/s; ${schedule.length} faults scheduled over ${o.durationS} s`);
@@ -153,12 +178,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       while (!o.aborted() && Date.now() - t0 < f.atMs) await sleep(Math.min(100, f.atMs - (Date.now() - t0)));
       if (o.aborted()) break;
       o.log(describeFault(f));
-      await inject(net, f, o.aborted);
+      await inject(net, links, f, o.aborted);
       faults[f.kind]++;
     }
     while (!o.aborted() && Date.now() - t0 < durationMs) await sleep(100);
 
-    healAll(net);
+    healAll(net, links);
     const healedAt = Date.now();
     const base = await maxHeight(net);
     let resumeMs: number | null = null;
@@ -198,5 +223,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     observer.stop();
     flood?.stop();
     await net.close(3000);
+    await links?.close();
   }
 }

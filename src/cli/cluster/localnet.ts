@@ -38,6 +38,8 @@ export interface LocalnetOptions {
   readonly nodeArgs?: readonly string[];
   /** extra arguments for `numchain run`, e.g. ['--verify-workers', '1'] */
   readonly runArgs?: readonly string[];
+  /** extra arguments for `numchain run` of validator i only, e.g. its --peers (after runArgs) */
+  readonly runArgsFor?: (i: number) => readonly string[];
   /** ms each RPC call of the supervisor may take (default 2000) */
   readonly rpcTimeoutMs?: number;
 }
@@ -179,7 +181,7 @@ export class Localnet {
     const args = [BIN, 'run', '--genesis', this.genesisPath, '--node-index', String(i), '--data-dir', this.nodeDir(i)];
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
     if (this.opts.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.opts.snapshotEvery));
-    args.push(...(this.opts.runArgs ?? []));
+    args.push(...(this.opts.runArgs ?? []), ...(this.opts.runArgsFor?.(i) ?? []));
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), ...args], { stdio: ['ignore', fd, fd] });

@@ -79,6 +79,8 @@ export class DelayRelay {
   delayMs: number;
   lossRate: number;
   rtoMs: number;
+  /** while true, every accepted connection is reset at once (a cut link); see block() */
+  private blocked = false;
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private connections = 0;
@@ -151,6 +153,16 @@ export class DelayRelay {
     for (const s of this.sockets) abort(s);
   }
 
+  /** Cut the link: reset every open connection and every new one until unblock(). */
+  block(): void {
+    this.blocked = true;
+    this.resetAll();
+  }
+
+  unblock(): void {
+    this.blocked = false;
+  }
+
   async close(): Promise<void> {
     this.loop.disable();
     this.resetAll();
@@ -158,6 +170,11 @@ export class DelayRelay {
   }
 
   private accept(inbound: Socket, target: RelayEndpoint): void {
+    if (this.blocked) {
+      inbound.on('error', () => undefined);
+      abort(inbound);
+      return;
+    }
     this.connections++;
     const outbound = 'path' in target ? connect({ path: target.path, allowHalfOpen: true }) : connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
     this.sockets.add(inbound);
