@@ -16,7 +16,7 @@ import { Admission } from './admission.ts';
 import { InflightVerifications, preverifyTxs } from './preverify.ts';
 import { decodeRecord, makeRecord } from './records.ts';
 import { SerialQueue } from './serial-queue.ts';
-import type { ReplicaClock, ReplicaLogger, ReplicaNetwork, ReplicaStorage, SignaturePool, TimerHandle, WireKind } from './world.ts';
+import { StorageFullError, type ReplicaClock, type ReplicaLogger, type ReplicaNetwork, type ReplicaStorage, type SignaturePool, type TimerHandle, type WireKind } from './world.ts';
 
 export interface ReplicaConfig {
   readonly index: number;
@@ -52,6 +52,8 @@ export interface ReplicaObserver {
   preverified?(count: number): void;
   /** Seconds the app took to apply one input's committed blocks (when the clock has perfNow). */
   applySeconds?(seconds: number): void;
+  /** The disk filled up writing `op`: the replica is paused until the write succeeds (null: resumed). */
+  storageFull?(state: { readonly op: string; readonly since: number; readonly reason: string } | null): void;
 }
 
 export interface ReplicaParts {
@@ -87,6 +89,8 @@ export class Replica {
   private txsSinceSnapshot = 0;
   private snapshotWrite: Promise<void> | null = null;
   private fatal: Error | null = null;
+  /** set while a write waits for disk space (durably) */
+  private full: { op: string; since: number } | null = null;
 
   constructor(private readonly parts: ReplicaParts) {
     this.core = parts.core;
@@ -105,9 +109,9 @@ export class Replica {
 
   /** Re-insert the stored uncommitted blocks, then enter the first round. */
   async start(pending: readonly Block[]): Promise<void> {
-    this.queue.push(() => {
-      this.perform(this.core.restoreBlocks(pending, this.parts.clock.now()));
-      this.perform(this.core.start(this.parts.clock.now()));
+    this.queue.push(async () => {
+      await this.perform(this.core.restoreBlocks(pending, this.parts.clock.now()));
+      await this.perform(this.core.start(this.parts.clock.now()));
     }, false);
     await this.queue.drain();
   }
@@ -180,7 +184,7 @@ export class Replica {
     const ready = txs.length > 0 ? preverifyTxs(this.app, pool, this.verifying, txs) : null;
     this.queue.push(async () => {
       if (ready) this.parts.observer?.preverified?.((await ready).verified);
-      this.perform(this.core.onMessage(from, msg, this.parts.clock.now()));
+      await this.perform(this.core.onMessage(from, msg, this.parts.clock.now()));
     });
   }
 
@@ -237,33 +241,87 @@ export class Replica {
 
   // ---------------------------------------------------------------- performing a Ready batch
 
+  /** True while a write waits for disk space; nothing queued runs meanwhile. */
+  get storageFull(): { readonly op: string; readonly since: number } | null {
+    return this.full;
+  }
+
   /**
    * The batch in its own order: what must be durable is, before anything leaves. A block the same
-   * batch commits reaches the durable log below, so it is not stored as pending first.
+   * batch commits reaches the durable log below, so it is not stored as pending first. A write that
+   * finds the disk full holds the batch right there (durably): nothing after it is sent, committed
+   * or reported until it succeeds.
    */
-  private perform(ready: Ready): void {
+  private async perform(ready: Ready): Promise<void> {
     const { storage, network } = this.parts;
     const committedHere = ready.commits.length > 0 ? new Set(ready.commits.map((c) => toHex(c.block.hash))) : null;
-    for (const b of ready.blocks) if (committedHere === null || !committedHere.has(toHex(b.hash))) storage.putPendingBlock(b);
-    if (ready.safety !== null) storage.saveSafety(ready.safety);
+    for (const b of ready.blocks) if (committedHere === null || !committedHere.has(toHex(b.hash))) await this.durably(() => storage.putPendingBlock(b));
+    const safety = ready.safety;
+    if (safety !== null) await this.durably(() => storage.saveSafety(safety));
     if (!this.networkOff) {
       for (const m of ready.messages) {
         if (m.to === 'all') network.broadcast(m.kind, m.bytes);
         else if (m.to !== this.parts.config.index) network.send(m.to, m.kind, m.bytes);
       }
     }
-    if (ready.commits.length > 0) this.commit(ready);
+    if (ready.commits.length > 0) await this.commit(ready);
     if (ready.timerAt !== null) this.setTimer(ready.timerAt);
     for (const n of ready.notes) this.report(n);
   }
 
+  /**
+   * Make one write; if the disk is full, retry the same write (every 100 ms, backing off to 1 s)
+   * until it succeeds, and only then return. The serial queue waits behind it, so the consensus
+   * core sees no input meanwhile; droppable inputs beyond the queue's bound are refused and counted.
+   * Any other failure is thrown as before (fatal).
+   */
+  private durably(write: () => void): Promise<void> | undefined {
+    try {
+      write();
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof StorageFullError)) throw e;
+      return this.waitForSpace(write, e);
+    }
+  }
+
+  private async waitForSpace(write: () => void, first: StorageFullError): Promise<void> {
+    const { clock, logger, observer } = this.parts;
+    const since = clock.now();
+    this.full = { op: first.op, since };
+    const reason = `disk full (ENOSPC) writing ${first.op}; paused, retrying`;
+    logger.error('disk full: paused (no vote, proposal, send or commit until this write succeeds); retrying', { op: first.op, code: 'ENOSPC', error: first.message });
+    observer?.storageFull?.({ op: first.op, since, reason });
+    let delay = 100;
+    let attempts = 1;
+    for (;;) {
+      await new Promise<void>((r) => clock.setTimer(clock.now() + delay, r));
+      delay = Math.min(1000, delay * 2);
+      if (this.stopped) {
+        // Shutting down: nothing after the failed write is done; a restart recovers from disk.
+        throw new Error(`stopped while the disk was full (${first.op} not written after ${attempts} attempts)`);
+      }
+      attempts++;
+      try {
+        write();
+        break;
+      } catch (e) {
+        if (!(e instanceof StorageFullError)) throw e;
+      }
+    }
+    this.full = null;
+    logger.info('disk space available again: write succeeded, resuming', { op: first.op, attempts, pausedMs: clock.now() - since });
+    observer?.storageFull?.(null);
+  }
+
   /** Apply committed blocks to the app, log them durably, and only then report them. */
-  private commit(ready: Ready): void {
+  private async commit(ready: Ready): Promise<void> {
     const perf = this.parts.clock.perfNow;
     const t = perf?.();
     const done: CommittedBlock[] = ready.commits.map((c) => ({ block: c.block, qc: c.qc, result: this.app.commit(c.block.hash) }));
     if (t !== undefined && perf !== undefined) this.parts.observer?.applySeconds?.((perf() - t) / 1000);
-    this.parts.storage.appendCommitted(done.map((c) => makeRecord(c.block, c.qc, c.result)));
+    const records = done.map((c) => makeRecord(c.block, c.qc, c.result));
+    await this.durably(() => this.parts.storage.appendCommitted(records));
     const last = done[done.length - 1]!;
     this.tipQcValue = last.qc;
     this.durable = { height: last.block.header.height, root: last.result.stateRoot };
@@ -313,7 +371,12 @@ export class Replica {
     this.txsSinceSnapshot = 0;
     this.snapshotWrite = write.then(
       () => this.parts.logger.info('snapshot written', { height, ms: clock.now() - t }),
-      (e: unknown) => this.die(e),
+      (e: unknown) => {
+        // A snapshot is an optimisation: on a full disk, skip it (the log has every block; the
+        // next one is due as usual); any other failure is fatal.
+        if ((e as NodeJS.ErrnoException)?.code !== 'ENOSPC') return this.die(e);
+        this.parts.logger.warn('disk full (ENOSPC): snapshot not written; the log has every block, the next one is due as usual', { height });
+      },
     ).finally(() => {
       this.snapshotWrite = null;
     });

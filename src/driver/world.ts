@@ -23,9 +23,27 @@ export interface SnapshotBlobs {
 }
 
 /**
+ * A write the storage could not make because the disk is full (ENOSPC). Unlike any other failed
+ * write, it left nothing behind that the replica would read back (a torn append is cut off before
+ * this is thrown), so the same call may be made again once there is space; until it succeeds the
+ * replica performs nothing that came after it (replica.ts: durably).
+ */
+export class StorageFullError extends Error {
+  constructor(
+    /** which write: safety, block or log */
+    readonly op: string,
+    override readonly cause: unknown,
+  ) {
+    super(`disk full (ENOSPC) writing ${op}: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'StorageFullError';
+  }
+}
+
+/**
  * Where a replica keeps what must survive a crash. Every write is durable when it returns (a
  * crash during one leaves it either done or not done, never torn into something the replica
- * would read back as valid).
+ * would read back as valid). saveSafety, putPendingBlock and appendCommitted throw
+ * StorageFullError when the disk is full and the call may be retried as is.
  */
 export interface ReplicaStorage {
   /** The consensus safety state (what forbids signing twice). */

@@ -56,6 +56,8 @@ export class NodeMetrics {
   readonly p2pRetried: Counter;
   readonly syncing: Gauge;
   readonly syncTargetHeight: Gauge;
+  readonly storageFull: Gauge;
+  readonly storageFullPauses: Counter;
   readonly slashingEvents: Counter;
   readonly stateRootMismatches: Counter;
   readonly validators: Gauge;
@@ -124,6 +126,8 @@ export class NodeMetrics {
     this.p2pRetried = counter('p2p_messages_retried_total', 'Critical messages sent again after no ACK.');
     this.syncing = gauge('blocksync_syncing', '1 while catching up from peers, else 0.');
     this.syncTargetHeight = gauge('blocksync_target_height', 'Height the node is catching up to (0 when not syncing).');
+    this.storageFull = gauge('storage_full', 'Consensus paused because a write found the disk full (ENOSPC) and is being retried: 1, else 0.');
+    this.storageFullPauses = counter('storage_full_pauses_total', 'Times consensus paused on a full disk (ENOSPC).');
     this.slashingEvents = counter('consensus_slashing_events_total', 'Evidence committed that reduced a validator’s voting power.');
     this.stateRootMismatches = counter('consensus_state_root_mismatches_total', 'Proposals whose state root differed from this node’s own execution.');
     this.validators = gauge('consensus_validators', 'Number of validators.');

@@ -6,7 +6,7 @@
 import { encodeSafety } from '../consensus/safety.ts';
 import type { Block, SafetyState } from '../consensus/types.ts';
 import type { RecoverySource } from '../driver/recovery.ts';
-import type { ReplicaStorage, SnapshotBlobs } from '../driver/world.ts';
+import { StorageFullError, type ReplicaStorage, type SnapshotBlobs } from '../driver/world.ts';
 import type { NodeMetrics } from '../metrics/metrics.ts';
 import type { BlockLog } from '../store/block-log.ts';
 import type { SafetyStore } from '../store/safety-store.ts';
@@ -23,7 +23,7 @@ export class FsStorage implements ReplicaStorage, RecoverySource {
     readonly snapshots: SnapshotStore,
     private readonly metrics: NodeMetrics,
     /**
-     * Called when a write or fsync on the consensus path fails; must not return. Continuing would
+     * Called when a write or fsync on the consensus path fails other than with ENOSPC; must not return. Continuing would
      * vote, propose or acknowledge on state that is not on disk, so the default rethrows and the
      * node's caller (node.ts) exits instead.
      */
@@ -33,11 +33,18 @@ export class FsStorage implements ReplicaStorage, RecoverySource {
     private readonly fault: FsFault = NO_FAULT,
   ) {}
 
+  /**
+   * One write on the consensus path. ENOSPC (disk full) is thrown as StorageFullError: each store
+   * leaves nothing torn behind on it (the block log cuts a partial append back, a pending block's
+   * partial file is removed, the safety file alternates two checksummed slots), so the replica
+   * pauses and retries the same write. Any other error (EIO) goes to onPersistFailure.
+   */
   private persist(op: PersistOp, write: () => void): void {
     try {
       this.fault.check(op);
       write();
     } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') throw new StorageFullError(op, e);
       this.onPersistFailure(op, e);
     }
   }

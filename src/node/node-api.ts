@@ -113,7 +113,11 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
     },
 
     health(): HealthJson {
+      const reason = node.storageFullReason;
       return {
+        // false while the node cannot do its job (today: a full disk); `reason` says why.
+        ok: reason === null,
+        ...(reason === null ? {} : { reason }),
         chainId: g.chainId,
         nodeIndex: node.index,
         height: node.height,

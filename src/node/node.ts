@@ -92,6 +92,8 @@ export class NumchainNode {
   private readonly admittedAt = new FifoMap<string, number>(500_000);
   private readonly blockWaiters = new Map<number, Set<() => void>>();
   private lastBlockTime: number | null = null;
+  /** why consensus is paused (a full disk), or null; /health reports it */
+  storageFullReason: string | null = null;
   /** recently committed blocks with their receipts, so RPC readers need not re-read the log */
   readonly recent = new FifoMap<number, { readonly block: Block; readonly receipts: readonly Receipt[] }>(256);
   private readonly telemetry: NodeTelemetry;
@@ -131,7 +133,16 @@ export class NumchainNode {
         send: (to, kind, bytes) => transport.send(to, KIND_TO_NET[kind], bytes),
         broadcast: (kind, bytes) => transport.broadcast(KIND_TO_NET[kind], bytes),
       },
-      observer: { ...observed, committed: (commits) => this.onCommitted(commits), applySeconds: (s) => metrics.blockApplySeconds.observe(s) },
+      observer: {
+        ...observed,
+        committed: (commits) => this.onCommitted(commits),
+        applySeconds: (s) => metrics.blockApplySeconds.observe(s),
+        storageFull: (state) => {
+          this.storageFullReason = state?.reason ?? null;
+          metrics.storageFull.set(state === null ? 0 : 1);
+          if (state !== null) metrics.storageFullPauses.inc();
+        },
+      },
       onFatal: (e) => this.die(e),
     });
   }

@@ -49,12 +49,23 @@ export class PendingBlockStore {
     const name = `${block.header.height}-${toHex(block.hash)}.blk`;
     if (this.heights.has(name)) return;
     const bytes = encodeBlock(block);
-    const fd = openSync(join(this.dir, name), 'w');
+    const path = join(this.dir, name);
+    const fd = openSync(path, 'w');
     try {
-      writeFullySync(fd, bytes, 0);
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeFullySync(fd, bytes, 0);
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      // A partial file would hold space on a full disk and be read back as corrupt: remove it.
+      try {
+        unlinkSync(path);
+      } catch {
+        /* never created */
+      }
+      throw e;
     }
     fsyncDirSync(this.dir);
     this.heights.set(name, block.header.height);

@@ -34,6 +34,9 @@ export interface BlockJson {
 }
 
 export interface HealthJson {
+  /** false while the node is paused (a full disk); `reason` then says why (absent from older nodes) */
+  readonly ok?: boolean;
+  readonly reason?: string;
   readonly chainId: string;
   readonly nodeIndex: number;
   readonly height: number;

@@ -6,10 +6,13 @@
  * shared by concurrent callers (group commit). A record is durable once a sync() that started
  * after its append() resolved has resolved. Any failed write or fsync poisons the log: after
  * an fsync error the kernel may have dropped dirty pages, so the only safe recovery is to
- * restart and rescan the file.
+ * restart and rescan the file. One exception, for appendAndSyncNow only: a write or fsync that fails
+ * with ENOSPC (disk full) cuts the file back to where the append began (ftruncate + fdatasync), so
+ * nothing torn stays behind, and rethrows the errno error without poisoning: the caller may retry
+ * the same append once there is space (the bytes are all written again).
  */
 import { open as openFile, stat, type FileHandle } from 'node:fs/promises';
-import { constants as fsConstants, fdatasyncSync } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync, ftruncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from './errors.ts';
 import { consoleStoreLogger, type StoreLogger } from './logger.ts';
@@ -233,16 +236,17 @@ export class BlockLog {
     const encoded = encodeLines(records, this.queuedHeight + 1, this.maxLineBytes, this.path);
     this.queuedHeight += records.length;
     const base = this.size;
+    const countBefore = this.count;
     try {
       writeFullySync(this.fh.fd, encoded.bytes, base);
     } catch (e) {
-      throw this.poison('write', e);
+      throw this.failedSyncAppend('write', e, base, countBefore);
     }
     this.noteWritten(base, encoded.bytes.length, encoded.lineStarts);
     try {
       fdatasyncSync(this.fh.fd);
     } catch (e) {
-      throw this.poison('fsync', e);
+      throw this.failedSyncAppend('fsync', e, base, countBefore);
     }
     this.syncs++;
     this.syncedSize = this.size;
@@ -360,6 +364,29 @@ export class BlockLog {
     this.size = base + length;
     this.writes++;
     this.recordsAppended += lineStarts.length;
+  }
+
+  /** Times a disk-full append was cut back to its start (appendAndSyncNow). */
+  fullAppendsUndone = 0;
+
+  /**
+   * A failed appendAndSyncNow. ENOSPC: cut the file back to `base` (where the append began) and
+   * forget the append, then hand back the errno error; the log stays usable. Anything else poisons.
+   */
+  private failedSyncAppend(op: string, cause: unknown, base: number, countBefore: number): unknown {
+    if ((cause as NodeJS.ErrnoException)?.code !== 'ENOSPC') return this.poison(op, cause);
+    try {
+      ftruncateSync(this.fh.fd, base);
+      fdatasyncSync(this.fh.fd);
+    } catch (e) {
+      return this.poison(`${op} failed with ENOSPC and cutting the torn append back failed:`, e);
+    }
+    this.recordsAppended -= this.count - countBefore;
+    this.count = countBefore;
+    this.queuedHeight = countBefore;
+    this.size = base;
+    this.fullAppendsUndone++;
+    return cause;
   }
 
   private poison(op: string, cause: unknown): StoreError {

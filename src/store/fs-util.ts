@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** fsync a directory so that a create/rename/unlink inside it survives a crash. */
@@ -42,14 +42,20 @@ export async function atomicWriteFile(path: string, chunks: readonly Uint8Array[
   const tmp = `${path}.tmp`;
   const fh = await open(tmp, 'w');
   try {
-    let pos = 0;
-    for (const c of chunks) {
-      await writeFully(fh, c, pos);
-      pos += c.length;
+    try {
+      let pos = 0;
+      for (const c of chunks) {
+        await writeFully(fh, c, pos);
+        pos += c.length;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    // Do not leave a partial temporary file holding space (a full disk must get it back).
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
   await rename(tmp, path);
   await fsyncDir(dirname(path));
@@ -74,10 +80,19 @@ export function atomicWriteFileSync(path: string, data: Uint8Array): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeFullySync(fd, data, 0);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeFullySync(fd, data, 0);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone already */
+    }
+    throw e;
   }
   renameSync(tmp, path);
   fsyncDirSync(dirname(path));
