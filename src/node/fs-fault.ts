@@ -1,8 +1,8 @@
 // Disk-fault injection for tests on real processes: NUMCHAIN_FS_FAULT=<errno>:<op>:<n> makes the
 // n-th persist of `op` (safety, block, log, or any) fail with that errno (EIO, ENOSPC) before it
 // reaches the disk, as a failing fsync or write would. Unset, it costs one counter per write.
-// Also the exit code a node uses when it cannot persist: it stops rather than vote, propose or
-// acknowledge on state it could not write.
+// Also the exit code a node uses when a persist fails with an I/O error (EIO): it stops rather than
+// vote, propose or acknowledge on state it could not write. ENOSPC pauses it instead (fs-storage.ts).
 
 export const EXIT_PERSIST_FAILED = 74; // EX_IOERR (sysexits.h)
 
