@@ -58,8 +58,8 @@ async function metrics(url: string): Promise<Map<string, number> | null> {
   }
 }
 
-const REFUSALS = /^numchain_(p2p_events_total|rpc_requests_rejected_total|consensus_events_total|tx_rejected_total|signature_verifications_total)/;
-const INTERESTING = /auth|malformed|oversize|refused|timeout|disconnect|drop|rejected|invalid|bad|unknown|stale|duplicate|ignored|idle|slow|overflow|handler|connection|busy|limit/i;
+const REFUSALS = /^numchain_(p2p_events_total|rpc_requests_rejected_total|consensus_events_total|tx_rejected_total|signature_verifications_total|consensus_peer_mutes_total|consensus_muted_messages_total)/;
+const INTERESTING = /mute|auth|malformed|oversize|refused|timeout|disconnect|drop|rejected|invalid|bad|unknown|stale|duplicate|ignored|idle|slow|overflow|handler|connection|busy|limit/i;
 
 function refusalDiff(before: Map<string, number> | null, after: Map<string, number> | null): string {
   if (before === null || after === null) return 'metrics unreachable';

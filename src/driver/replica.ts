@@ -52,6 +52,10 @@ export interface ReplicaObserver {
   preverified?(count: number): void;
   /** Seconds the app took to apply one input's committed blocks (when the clock has perfNow). */
   applySeconds?(seconds: number): void;
+  /** A peer sent too many invalid consensus messages and is ignored for a while (see PeerMute). */
+  peerMuted?(peer: number, invalid: number): void;
+  /** Consensus messages from a muted peer, dropped before any verification. */
+  mutedDropped?(count: number): void;
   /** The disk filled up writing `op`: the replica is paused until the write succeeds (null: resumed). */
   storageFull?(state: { readonly op: string; readonly since: number; readonly reason: string } | null): void;
 }
@@ -89,6 +93,7 @@ export class Replica {
   private txsSinceSnapshot = 0;
   private snapshotWrite: Promise<void> | null = null;
   private fatal: Error | null = null;
+  private readonly mute = new PeerMute();
   /** set while a write waits for disk space (durably) */
   private full: { op: string; since: number } | null = null;
 
@@ -158,12 +163,36 @@ export class Replica {
       this.admission.receiveGossip(from, payload);
       return;
     }
+    if (this.mute.muted(from, this.parts.clock.now())) {
+      this.parts.observer?.mutedDropped?.(1);
+      return;
+    }
     if (kind === 'sync_request' && this.serveSyncFromLog(from, payload)) return;
     if ((kind === 'proposal' || kind === 'sync_response') && this.parts.pool !== null) {
       this.queueBlockMessage(this.parts.pool, from, payload);
       return;
     }
-    this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.parts.clock.now())));
+    this.queue.push(() => this.fromPeer(from, payload));
+  }
+
+  /**
+   * One peer message into the core. A peer whose messages keep failing the core's checks (invalid
+   * signatures, malformed) is muted: what it sends is dropped before any verification, here and on
+   * receipt, so a flood of bad signatures from an authenticated peer cannot hold the queue.
+   */
+  private fromPeer(from: number, msg: Uint8Array | ConsensusMessage): Promise<void> | void {
+    const now = this.parts.clock.now();
+    if (this.mute.muted(from, now)) {
+      this.parts.observer?.mutedDropped?.(1);
+      return;
+    }
+    const before = this.core.metrics.invalidMessages;
+    const ready = this.core.onMessage(from, msg, now);
+    if (this.core.metrics.invalidMessages > before && this.mute.invalid(from, now)) {
+      this.parts.logger.warn('peer muted: too many invalid consensus messages; ignoring its consensus messages for a while', { peer: from, invalidPerWindow: PeerMute.LIMIT, muteMs: PeerMute.MUTE_MS });
+      this.parts.observer?.peerMuted?.(from, PeerMute.LIMIT);
+    }
+    return this.perform(ready);
   }
 
   /**
@@ -177,14 +206,14 @@ export class Replica {
       msg = decodeMessage(payload, this.core.limits);
     } catch {
       // The core counts and logs the malformed message.
-      this.queue.push(() => this.perform(this.core.onMessage(from, payload, this.parts.clock.now())));
+      this.queue.push(() => this.fromPeer(from, payload));
       return;
     }
     const txs = msg.type === 'proposal' ? msg.block.txs : msg.type === 'sync_response' ? msg.blocks.flatMap((b) => b.txs) : [];
     const ready = txs.length > 0 ? preverifyTxs(this.app, pool, this.verifying, txs) : null;
     this.queue.push(async () => {
       if (ready) this.parts.observer?.preverified?.((await ready).verified);
-      await this.perform(this.core.onMessage(from, msg, this.parts.clock.now()));
+      await this.fromPeer(from, msg);
     });
   }
 
@@ -394,5 +423,36 @@ export class Replica {
     const err = e instanceof Error ? e : new Error(String(e));
     if (this.fatal === null) this.fatal = err;
     this.parts.onFatal(err);
+  }
+}
+
+/**
+ * Per-peer count of consensus messages the core refused. More than LIMIT within WINDOW_MS mutes the
+ * peer for MUTE_MS. An honest peer sends none or a few (a message from a round the core has just
+ * moved past is ignored, not refused), so only a faulty or hostile one crosses it.
+ */
+export class PeerMute {
+  static readonly LIMIT = 50;
+  static readonly WINDOW_MS = 1000;
+  static readonly MUTE_MS = 10_000;
+  private readonly peers = new Map<number, { windowStart: number; count: number; until: number }>();
+
+  muted(peer: number, now: number): boolean {
+    const p = this.peers.get(peer);
+    return p !== undefined && now < p.until;
+  }
+
+  /** Count one refused message; true when this one mutes the peer. */
+  invalid(peer: number, now: number): boolean {
+    let p = this.peers.get(peer);
+    if (p === undefined) this.peers.set(peer, (p = { windowStart: now, count: 0, until: 0 }));
+    if (now - p.windowStart > PeerMute.WINDOW_MS) {
+      p.windowStart = now;
+      p.count = 0;
+    }
+    if (++p.count <= PeerMute.LIMIT) return false;
+    p.until = now + PeerMute.MUTE_MS;
+    p.count = 0;
+    return true;
   }
 }

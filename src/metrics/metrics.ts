@@ -57,6 +57,8 @@ export class NodeMetrics {
   readonly syncing: Gauge;
   readonly syncTargetHeight: Gauge;
   readonly storageFull: Gauge;
+  readonly peerMutes: Counter;
+  readonly mutedMessages: Counter;
   readonly storageFullPauses: Counter;
   readonly slashingEvents: Counter;
   readonly stateRootMismatches: Counter;
@@ -127,6 +129,8 @@ export class NodeMetrics {
     this.syncing = gauge('blocksync_syncing', '1 while catching up from peers, else 0.');
     this.syncTargetHeight = gauge('blocksync_target_height', 'Height the node is catching up to (0 when not syncing).');
     this.storageFull = gauge('storage_full', 'Consensus paused because a write found the disk full (ENOSPC) and is being retried: 1, else 0.');
+    this.peerMutes = counter('consensus_peer_mutes_total', 'Times a peer was muted for sending too many invalid consensus messages.');
+    this.mutedMessages = counter('consensus_muted_messages_total', 'Consensus messages from a muted peer, dropped before verification.');
     this.storageFullPauses = counter('storage_full_pauses_total', 'Times consensus paused on a full disk (ENOSPC).');
     this.slashingEvents = counter('consensus_slashing_events_total', 'Evidence committed that reduced a validator’s voting power.');
     this.stateRootMismatches = counter('consensus_state_root_mismatches_total', 'Proposals whose state root differed from this node’s own execution.');

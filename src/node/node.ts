@@ -137,6 +137,8 @@ export class NumchainNode {
         ...observed,
         committed: (commits) => this.onCommitted(commits),
         applySeconds: (s) => metrics.blockApplySeconds.observe(s),
+        peerMuted: () => metrics.peerMutes.inc(),
+        mutedDropped: (n) => metrics.mutedMessages.inc(n),
         storageFull: (state) => {
           this.storageFullReason = state?.reason ?? null;
           metrics.storageFull.set(state === null ? 0 : 1);
