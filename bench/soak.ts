@@ -8,7 +8,7 @@
 // signing does not compete with the validators while it sends); the next segment signs while the
 // current one still sends, so the load has no gaps.
 // Bounded: SOAK_S + about a minute. Env: SOAK_S (1800), SOAK_RATE (tx/s; default half the bound
-// measured at start, as bench/cluster.ts defines it), SOAK_SEGMENT_S (120), SOAK_SAMPLE_S (15),
+// measured at start, as bench/cluster.ts defines it), SOAK_SEGMENT_S (15), SOAK_SAMPLE_S (15),
 // SOAK_OUT (directory for samples.jsonl and soak.html; default a fresh temp directory).
 // Run: node --import tsx bench/soak.ts
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -22,7 +22,9 @@ import type { FloodSummary } from '../src/cli/flood.ts';
 import { jsonLine, median, table } from './lib/report.ts';
 
 const SOAK_S = Number(process.env.SOAK_S ?? 1800);
-const SEGMENT_S = Number(process.env.SOAK_SEGMENT_S ?? 120);
+// Short segments: pre-signed transactions carry validUntil = height + margin, and at ~15 blocks/s a
+// segment much longer than the chain's transaction window would send stale transactions the flood drops.
+const SEGMENT_S = Number(process.env.SOAK_SEGMENT_S ?? 15);
 const SAMPLE_S = Number(process.env.SOAK_SAMPLE_S ?? 15);
 const OUT = process.env.SOAK_OUT ?? mkdtempSync(join(tmpdir(), 'numchain-soak-'));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
