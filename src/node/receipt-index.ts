@@ -1,10 +1,11 @@
 // Committed receipts by txid, bounded (oldest forgotten first), and the waiters of `?wait=` requests,
 // also bounded. Entries only ever arrive after their block was fsynced.
+import { randomInt } from 'node:crypto';
 import type { Receipt } from '../chain/receipts.ts';
-import { FifoMap } from '../util/fifo-map.ts';
+import { ReceiptTable } from './receipt-table.ts';
 
 export class ReceiptIndex {
-  private readonly byTxid: FifoMap<string, Receipt>;
+  private readonly byTxid: ReceiptTable;
   private readonly waiters = new Map<string, Set<(r: Receipt | null) => void>>();
   private waiting = 0;
   waitersRefused = 0;
@@ -13,7 +14,7 @@ export class ReceiptIndex {
     max: number,
     private readonly maxWaiters: number,
   ) {
-    this.byTxid = new FifoMap(max);
+    this.byTxid = new ReceiptTable(max, randomInt(2 ** 31));
   }
 
   get evicted(): number {
@@ -32,9 +33,7 @@ export class ReceiptIndex {
   add(receipts: readonly Receipt[]): void {
     for (const r of receipts) {
       if (r.txid === null) continue;
-      const had = this.byTxid.get(r.txid);
-      if (had === undefined) this.byTxid.setFresh(r.txid, r);
-      else if (had.status !== 'applied') this.byTxid.set(r.txid, r);
+      this.byTxid.putUnlessApplied(r as Receipt & { txid: string });
       const ws = this.waiters.get(r.txid);
       if (ws) {
         this.waiters.delete(r.txid);
@@ -45,7 +44,7 @@ export class ReceiptIndex {
   }
 
   get(txid: string): Receipt | null {
-    return this.byTxid.get(txid) ?? null;
+    return this.byTxid.get(txid);
   }
 
   /** Resolves with the receipt once committed, or null after timeoutMs (or at once if too many wait). */
