@@ -52,6 +52,8 @@ async function verifyPerCore(): Promise<number> {
 interface NodeSample {
   rssMiB: number;
   heapMiB: number;
+  /** memory V8 accounts outside its heap (ArrayBuffers, typed arrays such as the receipt table) */
+  externalMiB: number;
   fds: number;
   diskMiB: number;
   height: number;
@@ -107,6 +109,7 @@ async function sample(net: Localnet, t: number): Promise<Sample> {
       return {
         rssMiB: rssMiB(net.pid(i)),
         heapMiB: metric(text, 'numchain_nodejs_heap_size_used_bytes') / 2 ** 20,
+        externalMiB: metric(text, 'numchain_nodejs_external_memory_bytes') / 2 ** 20,
         fds: metric(text, 'numchain_process_open_fds'),
         diskMiB: dirBytes(net.nodeDir(i)) / 2 ** 20,
         height: health.height,
@@ -145,7 +148,7 @@ try {
       samples.push(s);
       appendFileSync(samplesPath, JSON.stringify(s) + '\n');
       const live = s.nodes.filter((n) => n !== null) as NodeSample[];
-      process.stderr.write(`  t=${s.t.toFixed(0)} s heights ${s.nodes.map((n) => n?.height ?? '-').join(',')} rss ${live.map((n) => n.rssMiB.toFixed(0)).join(',')} MiB heap ${live.map((n) => n.heapMiB.toFixed(0)).join(',')} MiB fds ${live.map((n) => n.fds).join(',')}\n`);
+      process.stderr.write(`  t=${s.t.toFixed(0)} s heights ${s.nodes.map((n) => n?.height ?? '-').join(',')} rss ${live.map((n) => n.rssMiB.toFixed(0)).join(',')} MiB heap ${live.map((n) => n.heapMiB.toFixed(0)).join(',')} MiB ext ${live.map((n) => n.externalMiB.toFixed(0)).join(',')} MiB fds ${live.map((n) => n.fds).join(',')}\n`);
       const until = performance.now() + SAMPLE_S * 1000;
       while (!stop && performance.now() < until) await sleep(200);
     }
@@ -192,6 +195,7 @@ const segMed = (lo: number, hi: number, f: (s: FloodSummary) => number): number 
 const rows: [string, number, number][] = [
   ['RSS MiB (per validator)', med(early, (n) => n.rssMiB), med(late, (n) => n.rssMiB)],
   ['V8 heap used MiB', med(early, (n) => n.heapMiB), med(late, (n) => n.heapMiB)],
+  ['external MiB', med(early, (n) => n.externalMiB), med(late, (n) => n.externalMiB)],
   ['open fds', med(early, (n) => n.fds), med(late, (n) => n.fds)],
   ['data dir MiB', med(early, (n) => n.diskMiB), med(late, (n) => n.diskMiB)],
   ['segment p50 ms', segMed(0.2, 0.4, (s) => s.latencyMs.p50), segMed(0.8, 1, (s) => s.latencyMs.p50)],
@@ -209,7 +213,7 @@ writeFileSync(join(OUT, 'soak.html'), html);
 console.log(`chart: ${join(OUT, 'soak.html')}  samples: ${samplesPath}`);
 console.log(jsonLine('soak', { seconds: Math.round(span), rate, bound: Math.round(bound), committed, uncommitted, failedSegments: failed, flat: Object.fromEntries(rows.map(([n, a, b]) => [n, { early: +a.toFixed(1), late: +b.toFixed(1) }])) }));
 
-/** Six small line charts (one line per validator, or per segment) as inline SVG. */
+/** Seven small line charts (one line per validator, or per segment) as inline SVG. */
 function chartHtml(ss: Sample[], sg: Segment[], r: number): string {
   const W = 560;
   const H = 180;
@@ -229,7 +233,7 @@ function chartHtml(ss: Sample[], sg: Segment[], r: number): string {
   const seg = (f: (s: FloodSummary) => number, color: string) => ({ color, pts: sg.filter((s) => s.summary).map((s): [number, number] => [s.endT, f(s.summary!)]) });
   return `<!doctype html><meta charset="utf-8"><title>NUMCHAIN soak</title><body style="font-family:sans-serif">
 <h2>NUMCHAIN soak: 4 validators, ${r} tx/s, ${ss.length ? ss[ss.length - 1]!.t.toFixed(0) : 0} s</h2><p>Lines: validators 0–3 (blue, red, green, purple); latency: p50 green, p99 red, per flood segment.</p>
-${chart('RSS (MiB)', perNode((n) => n.rssMiB))}${chart('V8 heap used (MiB)', perNode((n) => n.heapMiB))}${chart('open file descriptors', perNode((n) => n.fds))}${chart('data directory (MiB)', perNode((n) => n.diskMiB))}
+${chart('RSS (MiB)', perNode((n) => n.rssMiB))}${chart('V8 heap used (MiB)', perNode((n) => n.heapMiB))}${chart('external memory (MiB)', perNode((n) => n.externalMiB))}${chart('open file descriptors', perNode((n) => n.fds))}${chart('data directory (MiB)', perNode((n) => n.diskMiB))}
 ${chart('submit → commit latency per segment (ms)', [seg((s) => s.latencyMs.p50, '#2ca02c'), seg((s) => s.latencyMs.p99, '#d62728')])}${chart('committed tx/s per segment', [seg((s) => s.committedTps, '#1f77b4')])}
 </body>`;
 }
