@@ -154,6 +154,11 @@ export class Replica {
     return this.queue.length;
   }
 
+  /** Inputs finished so far: if it stands still while inputs wait, the queue is stuck on an await. */
+  get completedInputs(): number {
+    return this.queue.completed;
+  }
+
   // ---------------------------------------------------------------- inputs
 
   /** A message from validator `from` (authenticated by the network). */

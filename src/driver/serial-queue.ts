@@ -5,6 +5,8 @@ export class SerialQueue {
   private tail: Promise<void> = Promise.resolve();
   private waiting = 0;
   dropped = 0;
+  /** tasks finished (a watchdog compares it over time: see src/node/queue-watchdog.ts) */
+  completed = 0;
   constructor(
     private readonly max: number,
     private readonly onError: (e: unknown) => void,
@@ -27,6 +29,8 @@ export class SerialQueue {
         await task();
       } catch (e) {
         this.onError(e);
+      } finally {
+        this.completed++;
       }
     });
     return true;

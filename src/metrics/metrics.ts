@@ -57,6 +57,8 @@ export class NodeMetrics {
   readonly syncing: Gauge;
   readonly syncTargetHeight: Gauge;
   readonly storageFull: Gauge;
+  readonly queueStalledSeconds: Gauge;
+  readonly queueStalls: Counter;
   readonly peerMutes: Counter;
   readonly mutedMessages: Counter;
   readonly storageFullPauses: Counter;
@@ -129,6 +131,8 @@ export class NodeMetrics {
     this.syncing = gauge('blocksync_syncing', '1 while catching up from peers, else 0.');
     this.syncTargetHeight = gauge('blocksync_target_height', 'Height the node is catching up to (0 when not syncing).');
     this.storageFull = gauge('storage_full', 'Consensus paused because a write found the disk full (ENOSPC) and is being retried: 1, else 0.');
+    this.queueStalledSeconds = gauge('consensus_queue_stalled_seconds', 'Seconds the consensus input queue has finished nothing while inputs wait (0 unless stalled for 5 s or more).');
+    this.queueStalls = counter('consensus_queue_stalls_total', 'Times the consensus input queue finished nothing for 5 s while inputs waited.');
     this.peerMutes = counter('consensus_peer_mutes_total', 'Times a peer was muted for sending too many invalid consensus messages.');
     this.mutedMessages = counter('consensus_muted_messages_total', 'Consensus messages from a muted peer, dropped before verification.');
     this.storageFullPauses = counter('storage_full_pauses_total', 'Times consensus paused on a full disk (ENOSPC).');

@@ -35,6 +35,7 @@ import { EXIT_PERSIST_FAILED, fsFaultFromEnv, type PersistOp } from './fs-fault.
 import { NodeTelemetry } from './node-metrics.ts';
 import { PendingBlockStore } from './pending-blocks.ts';
 import { ReceiptIndex } from './receipt-index.ts';
+import { QueueWatchdog } from './queue-watchdog.ts';
 import { REJECT_REASONS } from './reject-reasons.ts';
 import { KIND_TO_NET, kindOfNet } from './wire-kinds.ts';
 
@@ -98,6 +99,8 @@ export class NumchainNode {
   readonly recent = new FifoMap<number, { readonly block: Block; readonly receipts: readonly Receipt[] }>(256);
   private readonly telemetry: NodeTelemetry;
   private stopped = false;
+  private readonly watchdog: QueueWatchdog;
+  private watchdogTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly genesis: Genesis,
@@ -147,6 +150,17 @@ export class NumchainNode {
       },
       onFatal: (e) => this.die(e),
     });
+    const replica = this.replica;
+    this.watchdog = new QueueWatchdog(
+      () => ({ waiting: replica.queuedInputs, completed: replica.completedInputs }),
+      {
+        stalledSeconds: (sec) => metrics.queueStalledSeconds.set(sec),
+        stall: () => metrics.queueStalls.inc(),
+        warn: (msg, fields) => logger.warn(msg, fields),
+        info: (msg, fields) => logger.info(msg, fields),
+      },
+      () => ({ storageFull: this.storageFullReason, verifyJobsPending: pool?.pending ?? 0, round: core.currentRound, height: core.committedHeight }),
+    );
   }
 
   /**
@@ -270,11 +284,14 @@ export class NumchainNode {
     const addr = await this.transport.start();
     this.logger.info('gossip listening', { address: `${addr.host}:${addr.port}`, validators: this.genesis.validators.length });
     await this.replica.start(await this.storage.loadPendingBlocks(this.genesis.chain.maxTxsPerBlock, this.genesis.chain.maxTxBytes));
+    this.watchdogTimer = setInterval(() => this.watchdog.check(performance.now()), 1000);
+    this.watchdogTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.watchdogTimer !== null) clearInterval(this.watchdogTimer);
     // Finish what is queued (its sends still go out, its commits are fsynced), then disconnect.
     await this.replica.stop();
     await this.transport.stop();

@@ -80,6 +80,8 @@ test('ENOSPC on a full tmpfs: the node pauses saying why in /health, the others 
   const still = await net.health(victim);
   assert.ok(still !== null && still.ok === false && still.height === pausedAt, `the paused node moved: ${JSON.stringify(still)}`);
   say('enospc', `v${victim} paused at height ${pausedAt}: ${full!.reason}; the others went on past height ${before + 5}`);
+  // The queue stands still behind the held write while peers' messages wait: the watchdog says so.
+  await waitUntil(async () => /^numchain_consensus_queue_stalls_total(\{[^}]*\})? [1-9]/m.test(await (await fetch(`${net!.rpcUrls[victim]}/metrics`)).text()), 20_000, 'the queue watchdog to report the stall');
 
   // Free space: delete the filler, and grow the tmpfs so the rest of the run does not fill it again.
   execFileSync('mount', ['-o', 'remount,size=256m', dir]);
@@ -93,6 +95,8 @@ test('ENOSPC on a full tmpfs: the node pauses saying why in /health, the others 
   assert.ok((log.match(/disk full: paused/g) ?? []).length >= 1, 'the pause is logged');
   assert.match(log, /disk full: paused.*op="?(log|block|safety)"?.*code="?ENOSPC/);
   assert.match(log, /disk space available again: write succeeded, resuming/);
+  assert.match(log, /consensus queue stalled: no input finished while inputs wait.*storageFull="?disk full/);
+  assert.match(log, /consensus queue moving again/);
   assert.is(net.exits.filter((e) => !e.expected).length, 0, 'no process stopped');
   passed = true;
 });
