@@ -212,6 +212,13 @@ export class NumchainNode {
       const t0 = performance.now();
       const start = await loadSnapshot(storage, app, bounds);
       const safetyBytes = await safetyStore.load();
+      // A missing data directory looks exactly like a first start and is created; say which one the
+      // node thinks this is, because a validator whose data was lost has forgotten its last vote.
+      // Blocks on disk without a safety state is stranger still (a file lost or deleted): warn.
+      if (safetyBytes === null) {
+        const level = blockLog.lastHeight > 0 || start.tip !== null ? 'warn' : 'info';
+        log[level]('no consensus safety state in the data directory: starting as a validator that has never voted. If this key voted before (its data directory was lost, replaced or restored from an old copy), stop now: it could vote twice in a round (docs/operators.md, key custody)', { dataDir: opts.dataDir, loggedHeight: blockLog.lastHeight });
+      }
       const core = new ConsensusCore(
         {
           chainId: genesis.chainId,
