@@ -37,7 +37,7 @@ export function verifyCommit(c: Signed<PocCommit>, chainId: string, publicKey: (
 export type AnswerRefusal = 'bad_chain_id' | 'foreign_key' | 'no_commitment' | 'stale_root' | 'wrong_epoch' | 'replayed' | 'bad_count';
 
 /** Content failures of a correctly signed answer: each is a fault of the signer. */
-export type AnswerFault = 'chunk_length' | 'chunk_path' | 'encoding' | 'pop_pair' | 'pop_block' | 'tx_path' | 'tx_target' | 'row_proof';
+export type AnswerFault = 'chunk_length' | 'chunk_path' | 'encoding' | 'pop_pair' | 'tx_path' | 'tx_target' | 'row_proof';
 
 export type AnswerVerdict =
   | { readonly kind: 'refused'; readonly reason: AnswerRefusal }
@@ -85,7 +85,14 @@ export function verifyAnswer(a: Signed<PocAnswer>, ctx: AnswerContext): AnswerVe
   if (b.epoch !== ctx.epoch) return { kind: 'refused', reason: 'wrong_epoch' };
   if (ctx.answered(b.validator)) return { kind: 'refused', reason: 'replayed' };
   const ch = deriveChallenge(ctx.chainId, ctx.epochSeed, ctx.epoch, b.validator, cm.root, cm.chunks, p);
-  const pairs = p.popSamples === 0 ? [] : popPairs(ch, ctx.epochStart, p.popWindow, (h) => ctx.block(h)?.txCount ?? 0);
+  // Every node holds every committed block below the epoch start; treating a missing one as empty
+  // would move the pairs on that node only, so it is the caller's bug, not a verdict.
+  const txCount = (h: number): number => {
+    const blk = ctx.block(h);
+    if (blk === null) throw new RangeError(`PoP window block ${h} is not available to the verifier`);
+    return blk.txCount;
+  };
+  const pairs = p.popSamples === 0 ? [] : popPairs(ch, ctx.epochStart, p.popWindow, txCount);
   if (b.chunks.length !== ch.chunks.length || b.pop.length !== pairs.length) return { kind: 'refused', reason: 'bad_count' };
 
   const seed = replicaSeed(ctx.chainId, pk, cm.commitNonce);
@@ -101,8 +108,7 @@ export function verifyAnswer(a: Signed<PocAnswer>, ctx: AnswerContext): AnswerVe
     const it = b.pop[j]!;
     const want = pairs[j]!;
     if (it.height !== want.height || it.txIndex !== want.txIndex) return { kind: 'wrong', fault: 'pop_pair', item: j };
-    const blk = ctx.block(it.height);
-    if (blk === null) return { kind: 'wrong', fault: 'pop_block', item: j };
+    const blk = ctx.block(it.height)!;
     const r = rootFromPath(merkleLeafHash(it.tx), it.txIndex, blk.txCount, it.txPath);
     if (r === null || !bytesEqual(r, blk.txRoot)) return { kind: 'wrong', fault: 'tx_path', item: j };
     const t = ctx.targetOf(it.tx);

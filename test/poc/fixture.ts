@@ -41,7 +41,7 @@ export function signedCommit(validator: number, r: Replica, signer = validator):
   return encodeSigned(body, signEd25519(body, keys[signer]!.secretKey));
 }
 
-// ---- the fake chain: heights 1..30; block h has h % 3 transactions (so some blocks are empty)
+// ---- the fake chain: heights 1..80; block h has h % 3 transactions (so some blocks are empty)
 const SHARDS = 1, LAYERS = 2, SLOTS = 4, ROWS = SHARDS * LAYERS * SLOTS, DIM = 3;
 export const ROW_VALUES = DIM;
 export const rowIndex = (t: RowTarget) => (t.shard * LAYERS + t.layer) * SLOTS + t.slot;
@@ -62,7 +62,7 @@ interface FakeBlock extends BlockFacts {
   readonly state: MerkleLevels;
 }
 export const blocks = new Map<number, FakeBlock>();
-for (let h = 1; h <= 30; h++) {
+for (let h = 1; h <= 80; h++) {
   const txs = Array.from({ length: h % 3 }, (_, i) => txOf(h, i));
   const leaves = new Uint8Array(32 * ROWS);
   for (let r = 0; r < ROWS; r++) leaves.set(rowLeafHash(valuesAt(h, r)), 32 * r);
