@@ -44,7 +44,9 @@ export const DEFAULT_POC_PARAMS: PocParams = Object.freeze({
 
 /** Largest Merkle path for maxChunks leaves. */
 export function maxPathLength(p: PocParams): number {
-  return Math.ceil(Math.log2(Math.max(2, p.maxChunks)));
+  let levels = 0;
+  while (2 ** levels < p.maxChunks) levels++; // ceil(log2), in integers (no float rounding at powers of two)
+  return Math.max(1, levels);
 }
 
 /**

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeCanonical, type Canon } from '../../src/codec/canonical.ts';
 import { sha256, toHex } from '../../src/crypto/sha256.ts';
-import { maxAnswerBytes, parsePocParams, PocParamsError, DEFAULT_POC_PARAMS } from '../../src/poc/params.ts';
+import { maxAnswerBytes, maxPathLength, parsePocParams, PocParamsError, DEFAULT_POC_PARAMS } from '../../src/poc/params.ts';
 import { decodeAnswer, decodeCommit, encodeAnswerBody, encodeCommitBody, encodeSigned, MAX_COMMIT_BYTES, PocWireError, wireLimits, type PocWireErrorCode } from '../../src/poc/wire.ts';
 import { fuzz, mutate, mutationArb } from '../fuzz/fuzz.ts';
 import { context, honestAnswer, makeReplica, P, ROW_VALUES, sign, signedCommit } from './fixture.ts';
@@ -92,6 +92,7 @@ test('params: defaults validate, bad fields are named, maxAnswerBytes bounds an 
     }
   }
   assert.throws(() => parsePocParams(null, 100), (e: unknown) => e instanceof PocParamsError);
+  assert.equal([2, 3, 4, 5, 1 << 24, (1 << 24) + 1].map((m) => maxPathLength({ ...DEFAULT_POC_PARAMS, maxChunks: m })), [1, 2, 2, 3, 24, 25]);
   // defaults at 4 KiB chunks, 2^24 chunks, D = 64 and 1 KiB transactions: under 100 KiB
   const m = maxAnswerBytes(DEFAULT_POC_PARAMS, 1024, 64);
   assert.ok(m > 8 * 2 * 4096 && m < 100 * 1024, String(m));
