@@ -25,6 +25,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   store: ['codec', 'crypto', 'util'],
   net: ['codec', 'crypto', 'util'],
   metrics: [],
+  // Proof of capacity / processing: pure checks below the chain (the chain app will import it).
+  poc: ['codec', 'crypto', 'engine'],
   host: ['codec', 'crypto', 'engine', 'util'],
   rpc: ['chain', 'codec', 'crypto', 'engine', 'metrics', 'util'],
   node: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'rpc', 'store', 'util'],
@@ -32,7 +34,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Folders whose code runs anywhere (browsers, the simulator): no node:* imports. */
-const PURE = ['util', 'codec', 'crypto', 'engine', 'consensus', 'chain', 'driver', 'sim', 'light'];
+const PURE = ['util', 'codec', 'crypto', 'engine', 'consensus', 'chain', 'driver', 'sim', 'light', 'poc'];
 /** The documented exception: the optional fast path that can only ever say "valid" (docs/ARCHITECTURE.md). */
 const NODE_IMPORT_EXCEPTIONS = new Set(['crypto/fast-verify-node.ts']);
 
