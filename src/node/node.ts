@@ -52,6 +52,8 @@ export interface NodeOptions {
   readonly gossip?: string;
   /** peer gossip addresses overriding genesis: index → host:port */
   readonly peers?: ReadonlyMap<number, string>;
+  /** TLS 1.3 on peer links (default true; see src/net/tls.ts) */
+  readonly peerTls?: boolean;
   readonly logger: Logger;
   /** snapshot every N blocks (0 = never) */
   readonly snapshotEvery?: number;
@@ -238,6 +240,7 @@ export class NumchainNode {
         validators: genesis.validators.map((v) => ({ index: v.index, publicKey: fromHex(v.publicKey, 'publicKey', 32), address: opts.peers?.get(v.index) ?? v.gossip })),
         listen: opts.gossip ?? me.gossip,
         relayGossip: false,
+        tls: opts.peerTls ?? true,
         maxFrameBytes: genesis.chain.maxBlockBytes * 2 + (4 << 20),
       });
 
