@@ -99,10 +99,13 @@ export class PeerTls {
   /** validator index of each accepted socket's certificate key, for helloMatches */
   private readonly certIndex = new WeakMap<object, number>();
 
-  constructor(key: KeyObject, index: number, keys: ReadonlyMap<string, number>, refused: Record<TlsRefusal, number>) {
+  private readonly onRefused: RefusalListener;
+
+  constructor(key: KeyObject, index: number, keys: ReadonlyMap<string, number>, refused: Record<TlsRefusal, number>, onRefused: RefusalListener = () => {}) {
     this.opts = tlsOptions(key, index);
     this.keys = keys;
     this.refused = refused;
+    this.onRefused = onRefused;
   }
 
   /** Server side of an accepted TCP socket. Any genesis key is accepted here; the challenge handshake then binds it to an index. */
@@ -134,7 +137,7 @@ export class PeerTls {
     s.on('error', (e) => {
       if (!secure) {
         secure = true;
-        this.refused[expected === null ? classifyTlsError(e) : 'tls_handshake_failed']++;
+        this.count(expected === null ? classifyTlsError(e) : 'tls_handshake_failed', s);
       }
     });
   }
@@ -145,14 +148,42 @@ export class PeerTls {
    */
   helloMatches(s: object, claimed: number): boolean {
     if (this.certIndex.get(s) === claimed) return true;
-    this.refused.wrong_key++;
+    this.count('wrong_key', s as TLSSocket);
     return false;
   }
 
   private refuse(s: TLSSocket, why: TlsRefusal): void {
-    this.refused[why]++;
+    this.count(why, s);
     s.destroy();
   }
+
+  private count(why: TlsRefusal, s: TLSSocket): void {
+    this.refused[why]++;
+    this.onRefused(why, s.remoteAddress ?? '?');
+  }
+}
+
+export type RefusalListener = (reason: TlsRefusal, remoteHost: string) => void;
+
+/**
+ * A listener that logs the first refusal per (remote host, reason) and then at most one per
+ * `intervalMs`, with the count since the last line: a peer retrying every second with the wrong
+ * genesis must not flood the log.
+ */
+export function rateLimitedRefusalLog(warn: (msg: string, fields: Record<string, unknown>) => void, now: () => number, intervalMs = 60_000): RefusalListener {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (reason, remoteHost) => {
+    const k = `${remoteHost}/${reason}`;
+    const e = last.get(k);
+    const t = now();
+    if (e !== undefined && t - e.at < intervalMs) {
+      e.suppressed++;
+      return;
+    }
+    if (last.size > 1024) last.clear(); // bound the map against many source addresses
+    last.set(k, { at: t, suppressed: 0 });
+    warn('peer link refused by TLS', { reason, remote: remoteHost, ...(e ? { since_last_line: e.suppressed + 1 } : {}) });
+  };
 }
 
 /** Counters for every refusal reason, all at 0. */

@@ -53,7 +53,7 @@ import { RecentIdWindow, RecentKeySet } from './dedup.ts';
 import { backoffDelay } from './backoff.ts';
 import { newTransportStats, type TransportStats } from './stats.ts';
 import { parseAddress, type HostPort } from './address.ts';
-import { PeerTls } from './tls.ts';
+import { PeerTls, type RefusalListener } from './tls.ts';
 
 export interface ValidatorInfo {
   readonly index: number;
@@ -96,6 +96,8 @@ export interface TransportOptions {
   readonly random?: () => number;
   /** TLS 1.3 on every link, certificates over the genesis keys (tls.ts). Default false; the node turns it on. */
   readonly tls?: boolean;
+  /** Told of every TLS refusal (after it is counted), e.g. to log it. */
+  readonly onTlsRefused?: RefusalListener;
 }
 
 export type MessageHandler = (from: number, type: AppMsgType, payload: Uint8Array) => void;
@@ -271,7 +273,7 @@ export class Transport {
     }
     this.listenAddress = parseAddress(opts.listen ?? self!.address, 'listen');
     const keys = new Map(opts.validators.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.index]));
-    this.tls = opts.tls === true ? new PeerTls(this.key, this.index, keys, this.stats.tlsRefused) : null;
+    this.tls = opts.tls === true ? new PeerTls(this.key, this.index, keys, this.stats.tlsRefused, opts.onTlsRefused) : null;
   }
 
   // ---- public API -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import { engineSha256Hex, loadEngine } from '../host/node-loader.ts';
 import { VerifyPool } from '../host/verify-pool.ts';
 import { NodeMetrics } from '../metrics/metrics.ts';
 import { Transport } from '../net/transport.ts';
+import { rateLimitedRefusalLog } from '../net/tls.ts';
 import { nodeSigner } from '../rpc/node-signer.ts';
 import { BlockLog } from '../store/block-log.ts';
 import { openDataDir, type DataDirLock } from '../store/data-dir.ts';
@@ -241,6 +242,7 @@ export class NumchainNode {
         listen: opts.gossip ?? me.gossip,
         relayGossip: false,
         tls: opts.peerTls ?? true,
+        onTlsRefused: rateLimitedRefusalLog((msg, f) => log.warn(msg, f), () => performance.now()),
         maxFrameBytes: genesis.chain.maxBlockBytes * 2 + (4 << 20),
       });
 

@@ -7,7 +7,7 @@ import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { MsgType, PROTOCOL_VERSION, encodeMessage } from '../../src/net/messages.ts';
 import { encodeFrame } from '../../src/net/frame.ts';
 import { privateKeyFromSeed } from '../../src/net/auth.ts';
-import { tlsOptions, peerKeyHex } from '../../src/net/tls.ts';
+import { tlsOptions, peerKeyHex, rateLimitedRefusalLog } from '../../src/net/tls.ts';
 import { makeNode, startAll, validatorSet, waitFor, sleep, seedFor, RawPeer, CHAIN_ID, type Node } from './helpers.ts';
 
 const live: Node[] = [];
@@ -135,6 +135,34 @@ test('a plain TCP relay passes TLS through unchanged', async () => {
   a.t.send(1, MsgType.PROPOSAL, Uint8Array.of(9));
   await waitFor(() => b.inbox.length === 1, 'delivered');
   assert.is(sum(a.t.stats.tlsRefused) + sum(b.t.stats.tlsRefused), 0);
+});
+
+test('refusals reach the listener; the log keeps one line per host and reason per interval', async () => {
+  const vs = validatorSet(2);
+  const heard: string[] = [];
+  const a = makeNode(0, vs, { tls: true, onTlsRefused: (r, host) => heard.push(`${r}@${host}`) });
+  live.push(a);
+  const addr = await a.t.start();
+  const raw = await RawPeer.connect(addr.port);
+  raw.write(Uint8Array.of(0, 0, 0, 1, 0));
+  await waitFor(() => heard.length === 1, 'listener called');
+  assert.is(heard[0], 'plaintext@127.0.0.1');
+
+  const lines: Record<string, unknown>[] = [];
+  let t = 0;
+  const log = rateLimitedRefusalLog((_m, f) => lines.push(f), () => t, 1000);
+  log('unknown_key', 'h1');
+  log('unknown_key', 'h1');
+  log('plaintext', 'h1');
+  log('unknown_key', 'h2');
+  t = 1500;
+  log('unknown_key', 'h1');
+  assert.equal(lines, [
+    { reason: 'unknown_key', remote: 'h1' },
+    { reason: 'plaintext', remote: 'h1' },
+    { reason: 'unknown_key', remote: 'h2' },
+    { reason: 'unknown_key', remote: 'h1', since_last_line: 2 },
+  ]);
 });
 
 test.run();
