@@ -5,6 +5,9 @@
 // leader (the proposer of the latest block, kill -9) to the next commit on the survivors.
 // Bounded: about 6–7 minutes. Env: BENCH_CLUSTER_S (flood seconds per case, default 15),
 // BENCH_CLUSTER_RATES (comma list for 4 validators, default "1000" and 0.4, 0.5, 0.55, 0.6, 1 × bound), BENCH_CLUSTER_KILLS (3).
+// Peer TLS (issue 19 §2): every case runs with TLS on (the default); one more pair of 4-validator
+// runs at BENCH_CLUSTER_TLS_RATE (default 0.55 × bound) with TLS off and on gives the cost, in
+// committed TPS and CPU per transaction. BENCH_CLUSTER_TLS_ONLY=1 runs just that pair.
 // Run: node --import tsx bench/cluster.ts
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -82,6 +85,8 @@ interface FloodCase {
   stall: unknown;
   /** validators' CPU seconds by thread role over the flood (summed over validators); null off Linux */
   cpu: ThreadCpu | null;
+  /** peer links over TLS 1.3 (--peer-tls) */
+  tls: boolean;
 }
 
 const ROLES: readonly (keyof ThreadCpu)[] = ['consensus', 'verify', 'other'];
@@ -105,14 +110,14 @@ async function floodSigned(path: string, from: number, child: { exitCode: number
   while (child.exitCode === null && !/signed \d+/.test(readFileSync(path, 'utf8').slice(from))) await sleep(50);
 }
 
-async function floodCase(nodes: number, rates: readonly number[]): Promise<FloodCase[]> {
-  const net = await Localnet.create({ nodes, blockIntervalMs: 50, timeoutBaseMs: 1000, maxTxsPerBlock: 2000 });
+async function floodCase(nodes: number, rates: readonly number[], tls = true): Promise<FloodCase[]> {
+  const net = await Localnet.create({ nodes, blockIntervalMs: 50, timeoutBaseMs: 1000, maxTxsPerBlock: 2000, runArgs: ['--peer-tls', tls ? 'on' : 'off'] });
   const out: FloodCase[] = [];
   try {
     net.startAll();
     await net.waitFor({ minHeight: 2, timeoutMs: 90_000 });
     for (const rate of rates) {
-      process.stderr.write(`  ${nodes} validators, flood ${rate} tx/s for ${FLOOD_S} s...\n`);
+      process.stderr.write(`  ${nodes} validators (TLS ${tls ? 'on' : 'off'}), flood ${rate} tx/s for ${FLOOD_S} s...\n`);
       // Everything signed before the clock starts: a generator signing while it sends takes the cores it measures.
       const logPath = `${net.dir}/flood.log`;
       const logFrom = existsSync(logPath) ? statSync(logPath).size : 0;
@@ -127,7 +132,7 @@ async function floodCase(nodes: number, rates: readonly number[]): Promise<Flood
       const s = r.summary;
       // Evidence when the cluster fell behind: consensus rounds, timeouts, mempool per node.
       const stalled = !s || s.committedTps < rate * 0.5 || s.latencyMs.p99 > 2000;
-      out.push({ nodes, rate, summary: s, error: r.error, heights: hs, stall: stalled ? await stallEvidence(net.clients) : null, cpu });
+      out.push({ nodes, rate, summary: s, error: r.error, heights: hs, stall: stalled ? await stallEvidence(net.clients) : null, cpu, tls });
       await sleep(2000);
     }
   } finally {
@@ -198,8 +203,12 @@ process.stderr.write(`verifier ${verifyBefore.name}: ${verifyBefore.perCore.toFi
 // target can be met, 40 % where p99 stands below it. (The bound measured before the load can also
 // sit above the median of all samples on this shared machine, shifting every case.)
 const rates4 = (process.env.BENCH_CLUSTER_RATES ?? ['1000', ...[0.4, 0.5, 0.55, 0.6, 1].map((f) => String(Math.round(rateBound4 * f)))].join(',')).split(',').map(Number);
-const cases = [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))]))];
-const gaps = await leaderKill();
+const TLS_ONLY = process.env.BENCH_CLUSTER_TLS_ONLY === '1';
+const tlsRate = Number(process.env.BENCH_CLUSTER_TLS_RATE ?? Math.round(rateBound4 * 0.55));
+// Off first, then on, each in a fresh localnet: the same rate, so the ratio is the cost of TLS.
+const tlsPair = [...(await floodCase(4, [tlsRate], false)), ...(await floodCase(4, [tlsRate], true))];
+const cases = TLS_ONLY ? tlsPair : [...(await floodCase(4, rates4)), ...(await floodCase(7, [Math.min(1000, Math.round(rateBound7))])), ...tlsPair];
+const gaps = TLS_ONLY ? [] : await leaderKill();
 const verifyAfter = await verifyRate(2);
 const parallel = median([parallelBefore, await parallelVerifyRate(cores)]);
 const samples = [...verifyBefore.samples, ...verifyAfter.samples];
@@ -258,6 +267,22 @@ if (cpuRows.length > 0) {
     ),
   );
 }
+{
+  // TLS on vs off at the same offered rate: committed TPS ratio and CPU per transaction (all validator threads).
+  const [off, on] = tlsPair;
+  const cpuPerTx = (c: FloodCase | undefined): number => (c?.cpu && c.summary && c.summary.committed > 0 ? ((c.cpu.consensus + c.cpu.other + c.cpu.verify) * 1e6) / c.summary.committed : NaN);
+  const tpsOff = off?.summary?.committedTps ?? NaN;
+  const tpsOn = on?.summary?.committedTps ?? NaN;
+  console.log(`\npeer TLS at ${tlsRate} tx/s offered, 4 validators:`);
+  console.log(
+    table(
+      ['peer TLS', 'committed tx/s', 'p99 ms', 'validator CPU µs/tx (all threads, summed)'],
+      [off, on].map((c) => [c?.tls ? 'on' : 'off', fmt(c?.summary?.committedTps), fmt(c?.summary?.latencyMs.p99), fmt(cpuPerTx(c))]),
+    ),
+  );
+  // Signed changes: a negative cost is noise on a shared machine, not TLS making things faster.
+  console.log(`TLS on / off: committed TPS × ${(tpsOn / tpsOff).toFixed(3)} (cost ${(100 * (1 - tpsOn / tpsOff)).toFixed(1)} %; target under 10 %), CPU per transaction × ${(cpuPerTx(on) / cpuPerTx(off)).toFixed(3)}`);
+}
 console.log(`\nleader kill → next commit (longest commit gap after kill -9 of the latest proposer): ${gaps.map((g) => g.toFixed(0) + ' ms').join(', ')}`);
 for (const c of cases) if (c.stall) console.log(`stall evidence, ${c.nodes} validators at ${c.rate} tx/s: ${JSON.stringify(c.stall)}`);
 // The target is one rate meeting both: ≥ 50 % of the bound with p99 ≤ 2 s. Reported: the best rate
@@ -287,6 +312,7 @@ console.log(
     floodSeconds: FLOOD_S,
     cases: cases.map((c) => ({
       nodes: c.nodes,
+      tls: c.tls,
       rate: c.rate,
       committedTps: c.summary ? sig(c.summary.committedTps) : null,
       p50: c.summary?.latencyMs.p50 ?? null,

@@ -139,6 +139,7 @@ export function configText(r: ValidatorRecord, a: NodeAddresses): string {
     line('data-dir', tomlString('data'), 'block log, snapshots, safety state'),
     line('gossip', tomlString(a.gossipListen), `gossip listens here; peers dial ${r.gossip} (genesis)`),
     line('rpc', tomlString(a.rpcListen), 'HTTP API listen address'),
+    line('peer-tls', tomlString('on'), 'TLS 1.3 on peer links, certificates from the genesis keys'),
     line('log-level', tomlString('info'), 'debug, info, warn or error'),
     line('snapshot-every', '200', 'blocks between snapshots (0 = never)'),
     line('verify-workers', '2', 'signature-verifying threads'),

@@ -29,6 +29,7 @@ export const RUN_FLAGS = {
   rpc: { type: 'string', help: 'HTTP API listen address host:port, or a bare port on 127.0.0.1 (default: this validator’s rpc address in genesis)' },
   gossip: { type: 'string', help: 'gossip listen address host:port, or a bare port on every interface, 0.0.0.0 (default: this validator’s gossip address in genesis); peers dial the address in genesis' },
   peers: { type: 'string', help: 'comma list: i=host:port dials validator i there instead of its genesis address; a plain host:port must be a gossip address in genesis (it names that validator)' },
+  'peer-tls': { type: 'string', help: 'on: TLS 1.3 on every peer link, certificates derived from the genesis keys (nothing to distribute); off: plaintext, for a loopback localnet only', default: 'on' },
   'snapshot-every': { type: 'number', help: 'write a snapshot every N blocks (0 = never)', default: 200 },
   'verify-workers': { type: 'number', help: 'worker threads verifying transaction signatures (0 = on the main thread)', default: 2 },
   'verify-nice': { type: 'number', help: 'nice value of those threads (0-19; higher yields the cores to consensus first)', default: 10 },
@@ -69,6 +70,8 @@ export interface RunSettings {
   /** gossip listen address host:port (undefined: this validator's genesis address) */
   readonly gossip: string | undefined;
   readonly peers: ReadonlyMap<number, string>;
+  /** TLS 1.3 on peer links (--peer-tls on|off) */
+  readonly peerTls: boolean;
   readonly snapshotEvery: number;
   readonly verifyWorkers: number;
   readonly verifyNice: number;
@@ -96,6 +99,7 @@ export function resolveRunSettings(argv: readonly string[]): RunSettings | null 
   const f = withDefaults({ ...fromFile, ...given } as typeof given, RUN_FLAGS);
 
   const level = f['log-level'] as LogLevel;
+  if (f['peer-tls'] !== 'on' && f['peer-tls'] !== 'off') throw new UsageError(`--peer-tls must be on or off, got "${f['peer-tls']}"`);
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be debug, info, warn or error');
   const genesisPath = f.genesis ?? (home !== undefined ? join(home, 'genesis.json') : 'genesis/localnet-4/genesis.json');
   if (home !== undefined && !existsSync(genesisPath)) {
@@ -121,6 +125,7 @@ export function resolveRunSettings(argv: readonly string[]): RunSettings | null 
     rpc: address(f.rpc ?? me.rpc, '127.0.0.1', '--rpc'),
     gossip: f.gossip === undefined ? undefined : address(f.gossip, '0.0.0.0', '--gossip'),
     peers: f.peers === undefined ? new Map() : parsePeers(f.peers, genesis),
+    peerTls: f['peer-tls'] === 'on',
     snapshotEvery: f['snapshot-every'],
     verifyWorkers: f['verify-workers'],
     verifyNice: f['verify-nice'],
@@ -208,6 +213,7 @@ export const command: Command = {
       keyPath: s.keyPath,
       gossip: s.gossip,
       peers: s.peers,
+      peerTls: s.peerTls,
       logger,
       snapshotEvery: s.snapshotEvery,
       verifyWorkers: s.verifyWorkers,

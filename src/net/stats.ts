@@ -1,6 +1,7 @@
 // Plain counters, mutated in place by the transport and read by the metrics module.
 // Every counter exists from the start (at 0), so exporters never see a metric appear late.
 import { MSG_TYPE_NAMES, type MsgTypeName } from './messages.ts';
+import { newTlsRefusals, type TlsRefusal } from './tls.ts';
 
 export interface TypeCounters {
   /** Frames written to a socket (retries included). */
@@ -23,6 +24,8 @@ export interface TypeCounters {
 
 export interface TransportStats {
   readonly byType: Readonly<Record<MsgTypeName, TypeCounters>>;
+  /** Peer links refused by TLS (only with the tls option): see tls.ts for the reasons. */
+  readonly tlsRefused: Record<TlsRefusal, number>;
   connectsOut: number; // authenticated connections we dialed
   connectsIn: number; // authenticated connections we accepted
   disconnects: number; // authenticated connections lost
@@ -55,6 +58,7 @@ export function newTransportStats(): TransportStats {
   for (const n of MSG_TYPE_NAMES) byType[n] = typeCounters();
   return {
     byType,
+    tlsRefused: newTlsRefusals(),
     connectsOut: 0,
     connectsIn: 0,
     disconnects: 0,

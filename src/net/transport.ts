@@ -53,6 +53,7 @@ import { RecentIdWindow, RecentKeySet } from './dedup.ts';
 import { backoffDelay } from './backoff.ts';
 import { newTransportStats, type TransportStats } from './stats.ts';
 import { parseAddress, type HostPort } from './address.ts';
+import { PeerTls, type RefusalListener } from './tls.ts';
 
 export interface ValidatorInfo {
   readonly index: number;
@@ -93,6 +94,10 @@ export interface TransportOptions {
   readonly socketHighWaterBytes?: number; // 1 MiB written but not yet flushed by the kernel
   /** Jitter source for reconnect delays. */
   readonly random?: () => number;
+  /** TLS 1.3 on every link, certificates over the genesis keys (tls.ts). Default false; the node turns it on. */
+  readonly tls?: boolean;
+  /** Told of every TLS refusal (after it is counted), e.g. to log it. */
+  readonly onTlsRefused?: RefusalListener;
 }
 
 export type MessageHandler = (from: number, type: AppMsgType, payload: Uint8Array) => void;
@@ -208,6 +213,7 @@ export class Transport {
   private readonly o: Resolved;
   private readonly relayGossip: boolean;
   private readonly random: () => number;
+  private readonly tls: PeerTls | null;
   private readonly listenAddress: HostPort;
   private readonly peers = new Map<number, Peer>();
   private readonly conns = new Set<Conn>(); // every live socket, authenticated or not
@@ -266,6 +272,8 @@ export class Transport {
       throw new NetError('bad_argument', `our index ${this.index} is not in the validator set and no listen address was given`, 'index');
     }
     this.listenAddress = parseAddress(opts.listen ?? self!.address, 'listen');
+    const keys = new Map(opts.validators.map((v) => [Buffer.from(v.publicKey).toString('hex'), v.index]));
+    this.tls = opts.tls === true ? new PeerTls(this.key, this.index, keys, this.stats.tlsRefused, opts.onTlsRefused) : null;
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -500,7 +508,7 @@ export class Transport {
       return;
     }
     this.pendingHandshakes++;
-    this.newConn(socket, false, null);
+    this.newConn(this.tls ? this.tls.accept(socket) : socket, false, null);
   }
 
   private maybeDial(p: Peer): void {
@@ -514,11 +522,12 @@ export class Transport {
       if (p.everDialed) this.stats.reconnectAttempts++;
       p.everDialed = true;
     }
-    const socket = connect({ host: p.address.host, port: p.address.port, noDelay: true });
+    const socket = this.tls ? this.tls.dial(p.address.host, p.address.port, p.index) : connect({ host: p.address.host, port: p.address.port, noDelay: true });
     const c = this.newConn(socket, true, p, knock);
     p.dialing = c;
-    socket.once('connect', () => {
-      if (c.state !== 'connecting') return;
+    // With TLS, HELLO waits for the handshake and the key check (PeerTls destroys a wrong key first).
+    socket.once(this.tls ? 'secureConnect' : 'connect', () => {
+      if (c.state !== 'connecting' || socket.destroyed) return;
       c.state = 'await_challenge';
       this.writeControl(c, {
         type: MsgType.HELLO,
@@ -657,6 +666,7 @@ export class Transport {
 
   private onHello(c: Conn, m: HelloMsg): void {
     const p = this.checkHandshakeFields(m);
+    if (this.tls && !this.tls.helloMatches(c.socket, p.index)) throw authError(`TLS certificate is not validator ${p.index}'s key`, 'from');
     c.peer = p;
     c.peerChallenge = m.challenge;
     c.peerEpoch = m.epoch;

@@ -37,6 +37,8 @@ export class NodeTelemetry {
     m.mirrorCounter('signature_verifications_total', 'Ed25519 verifications by outcome (fast path, ZIP-215 slow path, rejected, busy).', 'outcome', Object.keys(v), () => v);
     const totals = s.transport.stats as unknown as Record<string, unknown>;
     const numeric = Object.keys(totals).filter((k) => typeof totals[k] === 'number');
+    const tlsRefused = s.transport.stats.tlsRefused;
+    m.mirrorCounter('p2p_tls_refused_total', 'Peer links refused by TLS: tls_handshake_failed, plaintext (the peer did not speak TLS), unknown_key (certificate key not in genesis), wrong_key (another validator answered our dial).', 'reason', Object.keys(tlsRefused), () => tlsRefused);
     m.mirrorCounter('p2p_events_total', 'Transport events by kind (connects, auth failures, malformed frames, drops, retries).', 'event', numeric, () => totals as Record<string, number>);
     const vp = s.pool?.counters;
     if (vp) m.mirrorCounter('verify_pool_events_total', 'Signature worker pool events: workers replaced after exiting, jobs answered null because their worker died or they timed out, batches refused.', 'event', Object.keys(vp), () => vp as unknown as Record<string, number>);

@@ -22,6 +22,7 @@ import { engineSha256Hex, loadEngine } from '../host/node-loader.ts';
 import { VerifyPool } from '../host/verify-pool.ts';
 import { NodeMetrics } from '../metrics/metrics.ts';
 import { Transport } from '../net/transport.ts';
+import { rateLimitedRefusalLog } from '../net/tls.ts';
 import { nodeSigner } from '../rpc/node-signer.ts';
 import { BlockLog } from '../store/block-log.ts';
 import { openDataDir, type DataDirLock } from '../store/data-dir.ts';
@@ -53,6 +54,8 @@ export interface NodeOptions {
   readonly gossip?: string;
   /** peer gossip addresses overriding genesis: index → host:port */
   readonly peers?: ReadonlyMap<number, string>;
+  /** TLS 1.3 on peer links (default true; see src/net/tls.ts) */
+  readonly peerTls?: boolean;
   readonly logger: Logger;
   /** snapshot every N blocks (0 = never) */
   readonly snapshotEvery?: number;
@@ -259,6 +262,8 @@ export class NumchainNode {
         validators: genesis.validators.map((v) => ({ index: v.index, publicKey: fromHex(v.publicKey, 'publicKey', 32), address: opts.peers?.get(v.index) ?? v.gossip })),
         listen: opts.gossip ?? me.gossip,
         relayGossip: false,
+        tls: opts.peerTls ?? true,
+        onTlsRefused: rateLimitedRefusalLog((msg, f) => log.warn(msg, f), () => performance.now()),
         maxFrameBytes: genesis.chain.maxBlockBytes * 2 + (4 << 20),
       });
 

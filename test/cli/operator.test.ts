@@ -48,7 +48,7 @@ test('init: 0600 key never printed, a record whose signature verifies, a config 
   assert.equal([rec.moniker, rec.bond, rec.gossip, rec.rpc, rec.chainId, rec.publicKey], ['alice', 250, '10.0.0.1:26656', '127.0.0.1:26657', 'opnet', key.publicKey]);
   assert.not.match(read(join(home, 'validator.json')), key.secretKey);
   const conf = parseToml(read(join(home, 'config.toml')));
-  assert.equal({ ...conf }, { genesis: 'genesis.json', key: 'key.json', 'data-dir': 'data', gossip: '0.0.0.0:26656', rpc: '127.0.0.1:26657', 'log-level': 'info', 'snapshot-every': 200, 'verify-workers': 2, 'verify-nice': 10 });
+  assert.equal({ ...conf }, { genesis: 'genesis.json', key: 'key.json', 'data-dir': 'data', gossip: '0.0.0.0:26656', rpc: '127.0.0.1:26657', 'log-level': 'info', 'snapshot-every': 200, 'verify-workers': 2, 'verify-nice': 10, 'peer-tls': 'on' });
 
   const again = await cli('init', '--home', home, '--advertise', '10.0.0.1');
   assert.is(again.code, 1);
