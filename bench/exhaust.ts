@@ -260,6 +260,7 @@ async function run(): Promise<void> {
       validators: net.genesis.validators.map((v) => ({ index: v.index, publicKey: fromHex(v.publicKey, 'publicKey', 32), address: v.gossip })),
       listen: net.genesis.validators[3]!.gossip,
       queueMaxCount: 4096,
+      tls: true, // as the validators (peer TLS is on by default)
     });
     let rogueDisconnects = 0;
     const captured: { type: number; payload: Uint8Array }[] = [];

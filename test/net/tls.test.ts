@@ -137,6 +137,41 @@ test('a plain TCP relay passes TLS through unchanged', async () => {
   assert.is(sum(a.t.stats.tlsRefused) + sum(b.t.stats.tlsRefused), 0);
 });
 
+/** Send a marker from validator 0 to 1 through a relay that keeps a copy of every byte; was it readable there? */
+async function markerInClear(options: { tls: boolean }): Promise<boolean> {
+  const marker = Buffer.from('numchain-secret-marker-0123456789abcdef');
+  const vs = validatorSet(2);
+  const a = makeNode(0, vs, options);
+  const b = makeNode(1, vs, options);
+  live.push(a, b);
+  await a.t.start();
+  const bAddr = await b.t.start();
+  const seen: Buffer[] = [];
+  const srv = createServer((s) => {
+    const out = connect({ host: '127.0.0.1', port: bAddr.port });
+    for (const [from, to] of [[s, out], [out, s]] as const) {
+      from.on('data', (d: Buffer) => {
+        seen.push(d);
+        to.write(d);
+      });
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  });
+  servers.push(srv);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  a.t.setPeerAddress(1, `127.0.0.1:${(srv.address() as AddressInfo).port}`);
+  await waitFor(() => a.t.connectedPeers().length === 1, 'connected through the tap');
+  a.t.send(1, MsgType.PROPOSAL, marker);
+  await waitFor(() => b.inbox.some((m) => Buffer.from(m.payload).equals(marker)), 'the marker delivered');
+  return Buffer.concat(seen).includes(marker);
+}
+
+test('a tap on the link reads the payload without TLS, and not with it', async () => {
+  assert.ok(await markerInClear({ tls: false }), 'control: a plaintext link shows the payload to a tap');
+  assert.not.ok(await markerInClear({ tls: true }), 'the tap read the payload over TLS');
+});
+
 test('refusals reach the listener; the log keeps one line per host and reason per interval', async () => {
   const vs = validatorSet(2);
   const heard: string[] = [];
