@@ -13,12 +13,13 @@ import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
 import { bytesEqual, sha256, toHex } from '../crypto/sha256.ts';
-import { Mempool, type MempoolRejection, type PoolTx } from './mempool.ts';
+import { Mempool, type PoolTx } from './mempool.ts';
+import type { TxRejection } from './reject-reasons.ts';
 import { FifoMap } from '../util/fifo-map.ts';
 import type { Receipt } from './receipts.ts';
-import { ReplayIndex, checkWindow, type ReplayRejection } from './replay.ts';
+import { ReplayIndex, checkWindow } from './replay.ts';
 import type { ChainSnapshot } from './snapshot.ts';
-import { decodeTx, txLimits, TxError, type SignedTx, type TxErrorCode, type TxLimits } from './tx.ts';
+import { decodeTx, txLimits, TxError, type SignedTx, type TxLimits } from './tx.ts';
 
 /** The engine surface the executor uses (MaEngine satisfies it). */
 export type ChainEngine = Pick<
@@ -62,7 +63,8 @@ export interface CommitResult {
   readonly receipts: readonly Receipt[];
 }
 
-export type AdmitCode = TxErrorCode | 'wrong_chain' | 'bad_signature' | 'busy' | ReplayRejection | MempoolRejection | 'no_mempool';
+/** Every admission refusal is a row of reject-reasons.ts (a code outside the table does not compile). */
+export type AdmitCode = TxRejection;
 export type AdmitResult =
   | { readonly ok: true; readonly txid: string }
   | { readonly ok: false; readonly txid: string | null; readonly code: AdmitCode; readonly field: string; readonly message: string };
@@ -383,7 +385,8 @@ export class ChainApp implements ConsensusApp {
     try {
       return decodeTx(bytes, this.limits);
     } catch (e) {
-      if (e instanceof TxError) return this.refuse(null, e.code, e.field, e.message) as AdmitResult & { ok: false };
+      // bad_secret_key is raised only when building a transaction, never when decoding one.
+      if (e instanceof TxError && e.code !== 'bad_secret_key') return this.refuse(null, e.code, e.field, e.message) as AdmitResult & { ok: false };
       throw e;
     }
   }

@@ -3,6 +3,7 @@
 // (see ChainApp.admit). Everything is bounded and every refusal is counted by reason.
 import { KeyedBuckets, checkRateOptions, type RateOptions } from '../crypto/token-bucket.ts';
 import { FifoMap } from '../util/fifo-map.ts';
+import type { MempoolRejection } from './reject-reasons.ts';
 
 export interface PoolTx {
   readonly txidHex: string;
@@ -13,15 +14,7 @@ export interface PoolTx {
   readonly bytes: Uint8Array;
 }
 
-export type MempoolRejection =
-  | 'duplicate'
-  | 'mempool_full'
-  | 'sender_rate'
-  | 'sender_queue_full'
-  | 'expired'
-  | 'too_far_ahead'
-  | 'too_large';
-
+/** The reasons of reject-reasons.ts that the pool itself can give (each counted from 0). */
 export const MEMPOOL_REJECTIONS: readonly MempoolRejection[] = ['duplicate', 'mempool_full', 'sender_rate', 'sender_queue_full', 'expired', 'too_far_ahead', 'too_large'];
 
 export type MempoolVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: MempoolRejection };

@@ -6,8 +6,7 @@
 // rejects that transaction at every height ≥ h. Each committed block adds at most maxTxsPerBlock
 // entries, each expiring within W + 1 heights, so the index never exceeds (W + 1) × maxTxsPerBlock.
 import type { Canon } from '../codec/canonical.ts';
-
-export type ReplayRejection = 'expired' | 'too_far_ahead' | 'replayed';
+import type { ReplayRejection } from './reject-reasons.ts';
 
 export interface ReplayVerdict {
   readonly code: ReplayRejection;

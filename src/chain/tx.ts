@@ -17,6 +17,7 @@ import { encodeCanonical, decodeCanonical, CanonicalError, type Canon } from '..
 import type { MaParams, RowTarget } from '../engine/types.ts';
 import { sha256, toHex, fromHex, HexError } from '../crypto/sha256.ts';
 import { publicKeyOf, signEd25519 } from '../crypto/ed25519.ts';
+import type { TxDecodeRejection } from './reject-reasons.ts';
 
 export const TX_DOMAIN = 'numchain/tx/v1';
 export const OP_CODES = Object.freeze({ add: 0, decay: 1, mix: 2, clip: 3 } as const);
@@ -25,28 +26,8 @@ const OP_NAMES: readonly TxOpName[] = ['add', 'decay', 'mix', 'clip'];
 const U32_MAX = 0xffff_ffff;
 const CHAIN_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export type TxErrorCode =
-  | 'too_large'
-  | 'malformed'
-  | 'non_canonical'
-  | 'bad_domain'
-  | 'bad_chain_id'
-  | 'bad_sender'
-  | 'bad_nonce'
-  | 'bad_valid_until'
-  | 'bad_op'
-  | 'bad_shard'
-  | 'bad_layer'
-  | 'bad_slot'
-  | 'bad_src'
-  | 'bad_vec_length'
-  | 'bad_vec_value'
-  | 'bad_factor'
-  | 'bad_alpha'
-  | 'bad_bound'
-  | 'bad_signature'
-  | 'bad_txid'
-  | 'bad_secret_key';
+/** Why decoding refuses a transaction (see reject-reasons.ts), or why a client could not build one. */
+export type TxErrorCode = TxDecodeRejection | 'bad_secret_key';
 
 /** A transaction that cannot be decoded or built. `field` names the offending field. */
 export class TxError extends Error {

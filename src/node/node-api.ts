@@ -1,5 +1,6 @@
 // NodeApi over a running NumchainNode: what the HTTP layer may ask, answered from committed,
 // fsynced state only.
+import { rejectKind, type RejectKind } from '../chain/reject-reasons.ts';
 import { txFromJson, TxError } from '../chain/tx.ts';
 import { toHex } from '../crypto/sha256.ts';
 import type { RowTarget } from '../engine/types.ts';
@@ -8,23 +9,12 @@ import { ChainSeries } from './chain-series.ts';
 import { NODE_VERSION, type NumchainNode } from './node.ts';
 import { b64, decodeRecord, type BlockRecord } from '../driver/records.ts';
 
-/** HTTP status for each admission refusal: malformed 400, invalid 422, conflict 409, slow down 429, full 503. */
-const STATUS: Record<string, number> = {
-  too_large: 413,
-  malformed: 400,
-  non_canonical: 400,
-  bad_domain: 400,
-  duplicate: 409,
-  replayed: 409,
-  busy: 429,
-  sender_rate: 429,
-  sender_queue_full: 429,
-  mempool_full: 503,
-  no_mempool: 503,
-};
+/** HTTP status of each kind of refusal (reject-reasons.ts gives every code its kind). */
+const STATUS: Record<RejectKind, number> = { too_large: 413, malformed: 400, invalid: 422, conflict: 409, retry: 429, full: 503 };
 
 export function statusFor(code: string): number {
-  return STATUS[code] ?? 422;
+  const kind = rejectKind(code);
+  return kind === undefined ? 422 : STATUS[kind];
 }
 
 export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi {

@@ -37,10 +37,10 @@ import { NodeTelemetry } from './node-metrics.ts';
 import { PendingBlockStore } from './pending-blocks.ts';
 import { ReceiptIndex } from './receipt-index.ts';
 import { QueueWatchdog } from './queue-watchdog.ts';
-import { REJECT_REASONS } from './reject-reasons.ts';
+import { REJECT_REASONS } from '../chain/reject-reasons.ts';
 import { KIND_TO_NET, kindOfNet } from './wire-kinds.ts';
 
-export { REJECT_REASONS } from './reject-reasons.ts';
+export { REJECT_REASONS } from '../chain/reject-reasons.ts';
 
 export const NODE_VERSION = '0.1.0';
 
