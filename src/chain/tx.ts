@@ -14,15 +14,15 @@
 // transaction and replay protection (keyed by txid) could be bypassed. The body is what the sender
 // authorised; the txid names exactly that.
 import { encodeCanonical, decodeCanonical, CanonicalError, type Canon } from '../codec/canonical.ts';
-import type { MaParams, RowTarget } from '../engine/types.ts';
+import { MA_OP_NAMES, type MaOp, type MaOpName, type MaParams, type RowTarget } from '../engine/types.ts';
 import { sha256, toHex, fromHex, HexError } from '../crypto/sha256.ts';
 import { publicKeyOf, signEd25519 } from '../crypto/ed25519.ts';
 import type { TxDecodeRejection } from './reject-reasons.ts';
 
 export const TX_DOMAIN = 'numchain/tx/v1';
 export const OP_CODES = Object.freeze({ add: 0, decay: 1, mix: 2, clip: 3 } as const);
-export type TxOpName = keyof typeof OP_CODES;
-const OP_NAMES: readonly TxOpName[] = ['add', 'decay', 'mix', 'clip'];
+export type TxOpName = MaOpName;
+const OP_NAMES = MA_OP_NAMES;
 const U32_MAX = 0xffff_ffff;
 const CHAIN_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -41,12 +41,14 @@ export class TxError extends Error {
   }
 }
 
-/** The op a transaction carries; shaped so that it can be passed to MaEngine.check/apply as is. */
+/**
+ * The engine's MaOp as a decoded transaction carries it (so it goes to MaEngine.check/apply as is):
+ * the vector of an add is an Int32Array, and decay's factor is always present (null: the default).
+ */
 export type TxOp =
-  | (RowTarget & { readonly op: 'add'; readonly vec: Int32Array })
-  | (RowTarget & { readonly op: 'decay'; readonly factor: number | null })
-  | (RowTarget & { readonly op: 'mix'; readonly src: number; readonly alpha: number })
-  | (RowTarget & { readonly op: 'clip'; readonly bound: number });
+  | Exclude<MaOp, { readonly op: 'add' | 'decay' }>
+  | (Extract<MaOp, { readonly op: 'add' }> & { readonly vec: Int32Array })
+  | (Extract<MaOp, { readonly op: 'decay' }> & { readonly factor: number | null });
 
 export interface TxBody {
   readonly chainId: string;

@@ -4,6 +4,7 @@
 // what was sent, accepted, committed and rejected with submit-to-commit latency percentiles.
 // It always ends: sending stops after --duration, then at most --drain seconds wait for commits.
 import type { TxFields, TxOpName } from '../chain/tx.ts';
+import { MA_OP_NAMES } from '../engine/types.ts';
 import type { BlockJson, ParamsJson } from '../rpc/api.ts';
 import { NumchainClient, RpcError } from '../rpc/client.ts';
 import { nodeHttpFetch } from '../rpc/node-http-fetch.ts';
@@ -39,7 +40,7 @@ Exit 0 when at least one transaction committed (or none was sent), 1 otherwise, 
 
 const MAX_PRESIGN = 500_000;
 const LATENCY_RESERVOIR = 200_000;
-const OP_NAMES: readonly TxOpName[] = ['add', 'decay', 'mix', 'clip'];
+const OP_NAMES = MA_OP_NAMES;
 
 /** xorshift32: the generator only needs cheap, reproducible variety. */
 function prng(seed: number): () => number {

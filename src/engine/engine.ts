@@ -1,6 +1,6 @@
 // Portable wrapper around ma.wasm. Runs unchanged in Node, Bun, Deno and browsers: it only uses
 // WebAssembly, typed arrays and the engine's numbers-only ABI. No Node imports here.
-import { sha256, sha256Hex } from '../crypto/sha256.ts';
+import { sha256, sha256Hex, toHex } from '../crypto/sha256.ts';
 import { describeValue, MaError, type MaErrorCode, type MaOp, type MaParams, type RowProof, type RowTarget } from './types.ts';
 
 /** The functions ma.wasm exports. Keep in sync with assembly/index.ts. */
@@ -367,13 +367,8 @@ function validateParams(p: MaParams): void {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
-  return s;
-}
+// The project's one lowercase-hex encoder; the engine re-exports it for its package users.
+export { toHex };
 
 export function fromHex(s: string, bytes?: number): Uint8Array {
   if (typeof s !== 'string' || s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new Error('not a hex string');

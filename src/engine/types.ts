@@ -36,6 +36,9 @@ export type MaOp =
 
 export type MaOpName = MaOp['op'];
 
+/** The four ops in their wire-code order (add 0, decay 1, mix 2, clip 3). */
+export const MA_OP_NAMES: readonly MaOpName[] = Object.freeze(['add', 'decay', 'mix', 'clip'] as const);
+
 export type MaErrorCode =
   | 'bad_params'
   | 'bad_shard'
