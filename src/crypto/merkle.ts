@@ -74,3 +74,28 @@ function leafInput(data: Uint8Array): Uint8Array {
   return v;
 }
 const views = new Map<number, Uint8Array>();
+
+/**
+ * Root implied by a leaf's hash, its index among `leaves` leaves and its audit path (deepest sibling
+ * first; a node without a right neighbour is carried up unchanged); null if malformed. The one climb
+ * behind every inclusion proof: transactions under a tx root, chunks under a PoC root, and the
+ * engine's row proofs under a state root.
+ */
+export function rootFromPath(leafHash: Uint8Array, index: number, leaves: number, path: readonly Uint8Array[]): Uint8Array | null {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(leaves) || index < 0 || index >= leaves || leaves > 2 ** 32) return null;
+  let h = leafHash;
+  let i = index;
+  let m = leaves;
+  let used = 0;
+  while (m > 1) {
+    const sib = i ^ 1;
+    if (sib < m) {
+      const s = path[used++];
+      if (!(s instanceof Uint8Array) || s.length !== 32) return null;
+      h = i & 1 ? merkleNodeHash(s, h) : merkleNodeHash(h, s);
+    }
+    i >>= 1;
+    m = (m >> 1) + (m & 1);
+  }
+  return used === path.length ? h : null;
+}

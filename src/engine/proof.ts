@@ -1,5 +1,6 @@
 // Light-client check of one row against a state root (RFC 6962 inclusion proof), portable: SHA-256
 // comes from src/crypto/sha256.ts (noble in browsers, node:crypto when the Node host swapped it in).
+import { rootFromPath } from '../crypto/merkle.ts';
 import { sha256 } from '../crypto/sha256.ts';
 import type { RowProof } from './types.ts';
 
@@ -11,35 +12,14 @@ export function rowLeafHash(values: Int32Array): Uint8Array {
   return sha256(buf);
 }
 
-function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(65);
-  buf[0] = 1;
-  buf.set(left, 1);
-  buf.set(right, 33);
-  return sha256(buf);
-}
-
 /** Recompute the root from a row and its audit path; true iff it equals `root`. */
 export function verifyRowProof(proof: RowProof, root: Uint8Array): boolean {
-  const { index, rows, path } = proof;
+  const { index, rows } = proof;
+  // Refuse a bad position or root before hashing the values (which may be as malformed as they are).
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(rows) || index < 0 || index >= rows) return false;
   if (!(root instanceof Uint8Array) || root.length !== 32) return false;
-  let h = rowLeafHash(proof.values);
-  let i = index;
-  let len = rows;
-  let used = 0;
-  // Climb the bottom-up tree: a node without a right neighbour is carried up unchanged.
-  while (len > 1) {
-    const sib = i ^ 1;
-    if (sib < len) {
-      const s = path[used++];
-      if (!(s instanceof Uint8Array) || s.length !== 32) return false;
-      h = (i & 1) === 0 ? nodeHash(h, s) : nodeHash(s, h);
-    }
-    i >>= 1;
-    len = (len + 1) >> 1;
-  }
-  if (used !== path.length) return false;
+  const h = rootFromPath(rowLeafHash(proof.values), index, rows, proof.path);
+  if (h === null) return false;
   for (let k = 0; k < 32; k++) if (h[k] !== root[k]) return false;
   return true;
 }

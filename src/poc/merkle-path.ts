@@ -2,7 +2,9 @@
 // neighbours level by level and carries an odd last node up unchanged, which is exactly RFC 6962's
 // split at the largest power of two). The prover keeps every level (32 bytes a node); a verifier
 // needs only the leaf, its index, the leaf count and the path.
-import { merkleLeafHash, merkleNodeHash } from '../crypto/merkle.ts';
+import { merkleLeafHash, merkleNodeHash, rootFromPath } from '../crypto/merkle.ts';
+
+export { rootFromPath };
 import { bytesEqual } from '../crypto/sha256.ts';
 
 /** All levels of the tree, leaves first: levels[l] holds 32·m_l bytes. */
@@ -44,26 +46,6 @@ export function auditPath(t: MerkleLevels, index: number): Uint8Array[] {
     i >>= 1;
   }
   return path;
-}
-
-/** Root implied by a leaf's hash, its index among `leaves` leaves and its audit path; null if malformed. */
-export function rootFromPath(leafHash: Uint8Array, index: number, leaves: number, path: readonly Uint8Array[]): Uint8Array | null {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(leaves) || index < 0 || index >= leaves || leaves > 2 ** 32) return null;
-  let h = leafHash;
-  let i = index;
-  let m = leaves;
-  let used = 0;
-  while (m > 1) {
-    const sib = i ^ 1;
-    if (sib < m) {
-      const s = path[used++];
-      if (!(s instanceof Uint8Array) || s.length !== 32) return null;
-      h = i & 1 ? merkleNodeHash(s, h) : merkleNodeHash(h, s);
-    }
-    i >>= 1;
-    m = (m >> 1) + (m & 1);
-  }
-  return used === path.length ? h : null;
 }
 
 export function verifyLeaf(data: Uint8Array, index: number, leaves: number, path: readonly Uint8Array[], root: Uint8Array): boolean {

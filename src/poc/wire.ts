@@ -6,6 +6,7 @@
 // the bytes behind a signature).
 import { CanonicalError, decodeCanonical, encodeCanonical, type Canon } from '../codec/canonical.ts';
 import { sha256 } from '../crypto/sha256.ts';
+import type { RowProof } from '../engine/types.ts';
 import type { PocParams } from './params.ts';
 import { maxPathLength } from './params.ts';
 
@@ -63,16 +64,8 @@ export interface ChunkOpening {
   readonly path: readonly Uint8Array[];
 }
 
-/** A row proof on the wire: the engine's RowProof with values as int32 little-endian bytes. */
-export interface WireRowProof {
-  readonly shard: number;
-  readonly layer: number;
-  readonly slot: number;
-  readonly index: number;
-  readonly rows: number;
-  readonly values: Int32Array;
-  readonly path: readonly Uint8Array[];
-}
+/** A row proof as it travels: the engine's RowProof (its values go on the wire as int32 little-endian bytes). */
+export type WireRowProof = RowProof;
 
 export interface PopItem {
   readonly height: number;
