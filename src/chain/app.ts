@@ -1,25 +1,28 @@
-// Over 500 lines: the executor, its admission path and the verified-signature cache still share
-// one class; splitting them is open (issue 18).
 // The block executor: ChainApp implements the consensus ↔ application boundary (ConsensusApp) on
 // top of one MaEngine. Blocks are executed speculatively (several forks may be in flight); each
 // execution keeps an engine checkpoint of its post-state, so executing a child of any known block
 // is restore + apply. Commit makes one block's post-state the committed state, feeds its applied
-// txids into the replay index and prunes every fork that can no longer commit.
-import { encodeCanonical, decodeCanonical, CanonicalError } from '../codec/canonical.ts';
+// txids into the replay index and prunes every fork that can no longer commit. Admission
+// (admission.ts), one transaction's execution (execute-tx.ts) and the verified-signature cache
+// (verified-cache.ts) live beside it.
+import { encodeCanonical } from '../codec/canonical.ts';
 import type { ConsensusApp, ExecResult } from '../consensus/app.ts';
 import { AppError } from '../consensus/app.ts';
 import type { EngineCheckpoint, MaEngine } from '../engine/engine.ts';
-import { MaError, type RowProof, type RowTarget } from '../engine/types.ts';
+import type { RowProof, RowTarget } from '../engine/types.ts';
 import { Verifier } from '../crypto/ed25519.ts';
 import { merkleRoot } from '../crypto/merkle.ts';
-import { bytesEqual, sha256, toHex } from '../crypto/sha256.ts';
-import { Mempool, type PoolTx } from './mempool.ts';
-import type { TxRejection } from './reject-reasons.ts';
-import { FifoMap } from '../util/fifo-map.ts';
+import { sha256, toHex } from '../crypto/sha256.ts';
+import { TxAdmission } from './admission.ts';
+import type { Mempool } from './mempool.ts';
 import type { Receipt } from './receipts.ts';
-import { ReplayIndex, checkWindow } from './replay.ts';
+import { ReplayIndex } from './replay.ts';
 import type { ChainSnapshot } from './snapshot.ts';
-import { decodeTx, txLimits, TxError, type SignedTx, type TxLimits } from './tx.ts';
+import { decodeTx, txLimits, TxError, type TxLimits } from './tx.ts';
+import { VerifiedTxs } from './verified-cache.ts';
+import { executeTx, type TxContext } from './execute-tx.ts';
+import type { AdmitResult } from './admission.ts';
+export type { AdmitCode, AdmitResult } from './admission.ts';
 
 /** The engine surface the executor uses (MaEngine satisfies it). */
 export type ChainEngine = Pick<
@@ -62,12 +65,6 @@ export interface CommitResult {
   readonly txRoot: Uint8Array;
   readonly receipts: readonly Receipt[];
 }
-
-/** Every admission refusal is a row of reject-reasons.ts (a code outside the table does not compile). */
-export type AdmitCode = TxRejection;
-export type AdmitResult =
-  | { readonly ok: true; readonly txid: string }
-  | { readonly ok: false; readonly txid: string | null; readonly code: AdmitCode; readonly field: string; readonly message: string };
 
 const EXEC_DOMAIN = 'numchain/exec/v1';
 
@@ -126,17 +123,18 @@ export class ChainApp implements ConsensusApp {
   private readonly engine: ChainEngine;
   private readonly maxPendingBlocks: number;
   private readonly maxExecutions: number;
-  private readonly verifiedCacheSize: number;
+  /** transactions whose signature passed (and their decoding), shared by admission and execution */
+  readonly verified: VerifiedTxs;
+  /** the mempool's way in: client and gossiped transactions */
+  readonly admission: TxAdmission;
   private committed: Committed;
   private readonly blocks = new Map<string, PendingBlock>();
   /** LRU by Map order */
   private readonly execs = new Map<string, Execution>();
-  /** verifiedKey(wire bytes) → the decoded tx, for transactions whose signature passed ZIP-215 */
-  private readonly verified: FifoMap<number, SignedTx>;
   /** which checkpoint the engine's live state equals (null: unknown, restore before use) */
   private engineAt: EngineCheckpoint | null;
-  private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, executionVerified: 0, admitted: 0 };
-  private readonly admitRejected: Record<string, number> = {};
+  private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, executionVerified: 0 };
+  private readonly txContext: TxContext;
 
   constructor(opts: ChainAppOptions) {
     const c = opts.chain;
@@ -152,10 +150,11 @@ export class ChainApp implements ConsensusApp {
     this.mempool = opts.mempool ?? null;
     this.maxPendingBlocks = opts.maxPendingBlocks ?? 64;
     this.maxExecutions = opts.maxExecutions ?? 32;
-    this.verifiedCacheSize = opts.verifiedCacheSize ?? Math.max(50_000, (this.mempool?.opts.maxTxs ?? 0) + 4 * c.maxTxsPerBlock);
-    this.verified = new FifoMap(this.verifiedCacheSize);
+    this.verified = new VerifiedTxs(opts.verifiedCacheSize ?? Math.max(50_000, (this.mempool?.opts.maxTxs ?? 0) + 4 * c.maxTxsPerBlock));
     // Every block applies at most maxTxsPerBlock txids, each remembered for at most W + 1 heights.
     this.replay = new ReplayIndex({ window: c.txWindow, maxEntries: (c.txWindow + 1) * c.maxTxsPerBlock });
+    this.txContext = { chainId: c.chainId, txWindow: c.txWindow, limits: this.limits, engine: this.engine, verifier: this.verifier, verified: this.verified, replay: this.replay, counters: this.counters };
+    this.admission = new TxAdmission({ chainId: c.chainId, limits: this.limits, replay: this.replay, mempool: this.mempool, verifier: this.verifier, verified: this.verified });
     const snap = this.engine.exportSnapshot();
     if (snap.tensor.some((b) => b !== 0)) throw new RangeError('the engine must hold the genesis (all-zero) state');
     this.engine.root();
@@ -200,7 +199,8 @@ export class ChainApp implements ConsensusApp {
       ...this.counters,
       verifiedCacheSize: this.verified.size,
       replayIndexSize: this.replay.size,
-      admitRejected: { ...this.admitRejected },
+      admitted: this.admission.admitted,
+      admitRejected: this.admission.rejected(),
     };
   }
 
@@ -261,7 +261,7 @@ export class ChainApp implements ConsensusApp {
     const inBlock = new Set<string>();
     try {
       txs.forEach((bytes, index) => {
-        const r = this.executeOne(bytes, index, height, ancestorsApplied, inBlock);
+        const r = executeTx(this.txContext, bytes, index, height, ancestorsApplied, inBlock);
         if (r.txidHex !== null) included.push(r.txidHex);
         if (r.receipt.status === 'applied') applied.push({ txidHex: r.receipt.txid, validUntil: r.validUntil });
         receipts.push(r.receipt);
@@ -364,67 +364,9 @@ export class ChainApp implements ConsensusApp {
 
   // ------------------------------------------------------------------ admission (mempool path)
 
-  /**
-   * Admit a transaction from a client: decode, chain id, validity window and replay, dedup,
-   * signature (budgeted per `clientKey`), then the mempool. `height` is the committed height the
-   * caller knows (default: this app's); the tx must be includable in the next block.
-   */
+  /** admission.admit() at this app's committed height by default. */
   admit(bytes: Uint8Array, clientKey: string, now: number, height: number = this.committed.height): AdmitResult {
-    const d = this.decodeForAdmission(bytes);
-    return 'ok' in d ? d : this.admitDecoded(d, clientKey, now, height);
-  }
-
-  /**
-   * First half of admission: decode and check everything but the signature, so a caller can verify
-   * many signatures elsewhere (e.g. a worker pool) before admitDecoded(). Returns a refusal, or the tx.
-   */
-  decodeForAdmission(bytes: Uint8Array): SignedTx | (AdmitResult & { ok: false }) {
-    // A block often brings a transaction (decoded and verified then) before its gossip does.
-    const known = this.lookupVerified(bytes);
-    if (known !== undefined) return known;
-    try {
-      return decodeTx(bytes, this.limits);
-    } catch (e) {
-      // bad_secret_key is raised only when building a transaction, never when decoding one.
-      if (e instanceof TxError && e.code !== 'bad_secret_key') return this.refuse(null, e.code, e.field, e.message) as AdmitResult & { ok: false };
-      throw e;
-    }
-  }
-
-  /**
-   * Second half of admission. `fastSaid` is what a fast-path verifier already answered for this
-   * signature elsewhere (true: valid; false: not confirmed, so the budgeted ZIP-215 slow path decides;
-   * undefined: verify here).
-   */
-  admitDecoded(tx: SignedTx, clientKey: string, now: number, height: number = this.committed.height, fastSaid?: boolean): AdmitResult {
-    const id = tx.txidHex;
-    if (tx.body.chainId !== this.chain.chainId) return this.refuse(id, 'wrong_chain', 'chainId', `chain id ${tx.body.chainId} is not ${this.chain.chainId}`);
-    const r = this.replay.check(id, tx.body.validUntil, height + 1);
-    if (r) return this.refuse(id, r.code, r.field, r.message);
-    if (!this.mempool) return this.refuse(id, 'no_mempool', 'tx', 'this node does not accept transactions');
-    const pooled = poolEntry(tx);
-    // Refusals the pool decides without the signature (duplicate, full, ...) cost no verification,
-    // so an overloaded node does not spend its cores on transactions it is about to turn away.
-    const pre = this.mempool.precheck(pooled, height + 1);
-    if (pre !== null) return this.fromMempool(id, this.mempool.refuse(pre));
-    // Already verified (a block carried it before its gossip arrived): same bytes, same answer.
-    const verdict = this.lookupVerified(tx.bytes) !== undefined ? 'valid' : this.verifier.verifyAdmission(tx.body.sender, tx.bodyBytes, tx.signature, clientKey, now, fastSaid);
-    if (verdict === 'busy') return this.refuse(id, 'busy', 'signature', 'signature verification budget exhausted; retry later');
-    if (verdict === 'invalid') return this.refuse(id, 'bad_signature', 'signature', 'signature does not verify (ZIP-215)');
-    const added = this.fromMempool(id, this.mempool.addPrechecked(pooled, now));
-    if (added.ok) this.rememberVerified(tx);
-    return added;
-  }
-
-  /**
-   * Whether admitDecoded() would verify this tx's signature (so a caller batching signatures for a
-   * worker pool sends only those): false when it will be refused for any reason found without it.
-   */
-  needsSignatureCheck(tx: SignedTx, height: number = this.committed.height): boolean {
-    if (!this.mempool || tx.body.chainId !== this.chain.chainId) return false;
-    if (this.lookupVerified(tx.bytes) !== undefined) return false;
-    if (this.replay.check(tx.txidHex, tx.body.validUntil, height + 1)) return false;
-    return this.mempool.precheck(poolEntry(tx), height + 1) === null;
+    return this.admission.admit(bytes, clientKey, now, height);
   }
 
   /**
@@ -433,47 +375,10 @@ export class ChainApp implements ConsensusApp {
    */
   trustAsVerified(bytes: Uint8Array): void {
     try {
-      this.rememberVerified(decodeTx(bytes, this.limits));
+      this.verified.remember(decodeTx(bytes, this.limits));
     } catch (e) {
       if (!(e instanceof TxError)) throw e;
     }
-  }
-
-  private fromMempool(id: string, v: ReturnType<Mempool['add']>): AdmitResult {
-    if (v.ok) {
-      this.counters.admitted++;
-      return { ok: true, txid: id };
-    }
-    return this.refuse(id, v.reason, v.reason === 'too_large' ? 'tx' : v.reason === 'expired' || v.reason === 'too_far_ahead' ? 'validUntil' : 'txid', `mempool refused the transaction: ${v.reason}`);
-  }
-
-  private refuse(txid: string | null, code: AdmitCode, field: string, message: string): AdmitResult {
-    this.admitRejected[code] = (this.admitRejected[code] ?? 0) + 1;
-    return { ok: false, txid, code, field, message };
-  }
-
-  /** Whether exactly these bytes are a transaction whose signature this node has verified. */
-  isVerified(bytes: Uint8Array): boolean {
-    return this.lookupVerified(bytes) !== undefined;
-  }
-
-  /**
-   * Record a transaction whose signature the fast path accepted on another thread (a worker pool
-   * checking a block's transactions before the block reaches the core). Only a fast-path `true` may
-   * come here: the fast path accepts a subset of what ZIP-215 accepts, so the answer is the same.
-   */
-  rememberFastVerified(tx: SignedTx): void {
-    this.rememberVerified(tx);
-  }
-
-  private rememberVerified(tx: SignedTx): void {
-    this.verified.set(verifiedKey(tx.bytes), tx);
-  }
-
-  /** The verified decoding of exactly these bytes, if remembered. */
-  private lookupVerified(bytes: Uint8Array): SignedTx | undefined {
-    const tx = this.verified.get(verifiedKey(bytes));
-    return tx !== undefined && bytesEqual(tx.bytes, bytes) ? tx : undefined;
   }
 
   // ------------------------------------------------------------------ snapshots
@@ -539,90 +444,4 @@ export class ChainApp implements ConsensusApp {
       this.engineAt = cp;
     }
   }
-
-  private executeOne(
-    bytes: Uint8Array,
-    index: number,
-    height: number,
-    ancestorsApplied: ReadonlySet<string>,
-    inBlock: Set<string>,
-  ): { receipt: Receipt; txidHex: string | null; validUntil: number } {
-    // A tx verified at admission was decoded then; decoding depends only on the bytes and the limits,
-    // so the cached result is exactly what decoding again would give.
-    const cached = this.lookupVerified(bytes);
-    let tx: SignedTx;
-    if (cached) tx = cached;
-    else try {
-      tx = decodeTx(bytes, this.limits);
-    } catch (e) {
-      if (!(e instanceof TxError)) throw e;
-      // Without an envelope there is no body and so no txid.
-      let txid: string | null = null;
-      try {
-        const env = decodeCanonical(bytes, this.limits.maxTxBytes);
-        if (Array.isArray(env) && env.length === 2 && env[0] instanceof Uint8Array) txid = toHex(sha256(env[0]));
-      } catch (e2) {
-        if (!(e2 instanceof CanonicalError)) throw e2;
-      }
-      return rejected(height, index, txid, e.code, e.field);
-    }
-    const id = tx.txidHex;
-    if (tx.body.chainId !== this.chain.chainId) return rejected(height, index, id, 'wrong_chain', 'chainId');
-    if (inBlock.has(id)) return rejected(height, index, id, 'duplicate', 'txid');
-    inBlock.add(id);
-    if (cached) {
-      this.counters.verifiedCacheHits++;
-    } else {
-      this.counters.executionVerified++;
-      if (!this.verifier.verifyConsensus(tx.body.sender, tx.bodyBytes, tx.signature)) return rejected(height, index, id, 'bad_signature', 'signature');
-      this.rememberVerified(tx);
-    }
-    const w = checkWindow(tx.body.validUntil, height, this.chain.txWindow);
-    if (w) return rejected(height, index, id, w.code, w.field);
-    if (this.replay.has(id) || ancestorsApplied.has(id)) return rejected(height, index, id, 'replayed', 'txid');
-    const op = tx.body.op;
-    const err = this.engine.check(op);
-    if (err) return rejected(height, index, id, err.code, err.field);
-    try {
-      this.engine.apply(op);
-    } catch (e) {
-      // apply() leaves the state unchanged when it throws MaError; anything else is a bug.
-      if (e instanceof MaError && e.code !== 'bad_wasm') return rejected(height, index, id, e.code, e.field);
-      throw e;
-    }
-    const row = this.engine.rowIndex(op);
-    // The leaf from the row itself: engine.leafHash() would also rehash the path to the root, which
-    // is wasted work for every transaction but the last.
-    return { receipt: { txid: id, height, index, status: 'applied', row, leaf: this.engine.rowLeafHexOf(op) }, txidHex: id, validUntil: tx.body.validUntil };
-  }
-}
-
-/** The mempool's view of a decoded transaction (admission's precheck and its add use the same). */
-function poolEntry(tx: SignedTx): PoolTx {
-  return { txidHex: tx.txidHex, senderHex: toHex(tx.body.sender), validUntil: tx.body.validUntil, bytes: tx.bytes };
-}
-
-/** executeOne's answer for a transaction the block carries but execution refuses. */
-function rejected(height: number, index: number, txid: string | null, reason: string, field: string): { receipt: Receipt; txidHex: string | null; validUntil: number } {
-  return { receipt: { txid, height, index, status: 'rejected', reason, field }, txidHex: txid, validUntil: 0 };
-}
-
-/**
- * Cache key of a wire transaction: 30 bits of its signature (the envelope ends with the signature;
- * the last byte, the top of S < L, carries almost none) as a small integer. Only a key: a hit counts
- * only when the whole byte string equals the cached one, so a collision (accidental or ground by an
- * attacker) costs a miss and a re-verification, never a wrong answer. A small integer because V8
- * keys a Map by it without boxing or hashing a heap number: 0.12 µs per lookup in a 300,000-entry
- * map, against 0.61 for the 48-bit number this used to be and 0.54 for a hex string
- * (.scratch/mapbench.mjs); and cheaper than SHA-256 of the bytes, which admission and execution
- * would otherwise each compute.
- */
-export function verifiedKey(bytes: Uint8Array): number {
-  const n = bytes.length;
-  if (n < 5) {
-    let k = n;
-    for (let i = 0; i < n; i++) k = (k << 8) | bytes[i]!;
-    return k & 0x3fffffff;
-  }
-  return ((bytes[n - 5]! & 0x3f) << 24) | (bytes[n - 4]! << 16) | (bytes[n - 3]! << 8) | bytes[n - 2]!;
 }

@@ -93,11 +93,11 @@ export class Admission {
 
   private async admitBatchNow(list: readonly Uint8Array[], clientKey: string): Promise<AdmitResult[]> {
     const { app, pool } = this.parts;
-    const decoded = list.map((b) => app.decodeForAdmission(b));
+    const decoded = list.map((b) => app.admission.decodeForAdmission(b));
     const need: number[] = [];
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i]!;
-      if (!('ok' in d) && app.needsSignatureCheck(d, this.parts.committedHeight())) need.push(i);
+      if (!('ok' in d) && app.admission.needsSignatureCheck(d, this.parts.committedHeight())) need.push(i);
     }
     let fast: (boolean | undefined)[] = [];
     if (pool !== null && need.length > 0) {
@@ -110,7 +110,7 @@ export class Admission {
     const now = this.parts.clock.now();
     const height = this.parts.committedHeight();
     return decoded.map((d, i) => {
-      const r = 'ok' in d ? d : app.admitDecoded(d, clientKey, now, height, fast[i]);
+      const r = 'ok' in d ? d : app.admission.admitDecoded(d, clientKey, now, height, fast[i]);
       this.after(r, list[i]!);
       return r;
     });
@@ -118,7 +118,7 @@ export class Admission {
 
   private async admitGossipNow(txs: readonly Uint8Array[], clientKey: string): Promise<void> {
     const { app, pool, verifying, observer } = this.parts;
-    const decoded = txs.map((b) => app.decodeForAdmission(b));
+    const decoded = txs.map((b) => app.admission.decodeForAdmission(b));
     // A block carrying some of these may be having them verified right now (preverify.ts): wait for
     // that answer rather than verify them a second time.
     const waits = new Set<Promise<unknown>>();
@@ -127,13 +127,13 @@ export class Admission {
       if (w) waits.add(w);
     }
     if (waits.size > 0) await Promise.all([...waits].map((w) => w.catch(() => undefined)));
-    const need = decoded.filter((d): d is SignedTx => !('ok' in d) && app.needsSignatureCheck(d, this.parts.committedHeight()));
+    const need = decoded.filter((d): d is SignedTx => !('ok' in d) && app.admission.needsSignatureCheck(d, this.parts.committedHeight()));
     const answers = pool !== null && need.length > 0 ? await verifyOnPool(app, pool, verifying, need) : null;
     const fast = new Map<SignedTx, boolean>();
     if (answers) need.forEach((tx, k) => fast.set(tx, answers[k]!));
     const now = this.parts.clock.now();
     for (const d of decoded) {
-      const r = 'ok' in d ? d : app.admitDecoded(d, clientKey, now, this.parts.committedHeight(), fast.get(d));
+      const r = 'ok' in d ? d : app.admission.admitDecoded(d, clientKey, now, this.parts.committedHeight(), fast.get(d));
       if (r.ok) observer?.admitted?.(r.txid, true);
       else if (r.code !== 'duplicate') observer?.refused?.(r.code, 1);
     }

@@ -6,7 +6,8 @@
 // pool in one batch, so each signature is checked once per node and off the consensus thread.
 // Only a fast-path `true` is remembered; anything else is left to execution's ZIP-215 check, so this
 // changes when a signature is checked, never what a block executes to.
-import { verifiedKey, type ChainApp } from '../chain/app.ts';
+import type { ChainApp } from '../chain/app.ts';
+import { verifiedKey } from '../chain/verified-cache.ts';
 import type { SignedTx } from '../chain/tx.ts';
 import type { SignaturePool } from './world.ts';
 
@@ -51,14 +52,14 @@ export async function preverifyTxs(app: ChainApp, pool: SignaturePool, inflight:
   const fresh: SignedTx[] = [];
   let awaited = 0;
   for (const bytes of txs) {
-    if (app.isVerified(bytes)) continue;
+    if (app.verified.has(bytes)) continue;
     const w = inflight.pending(bytes);
     if (w) {
       waits.add(w);
       awaited++;
       continue;
     }
-    const d = app.decodeForAdmission(bytes);
+    const d = app.admission.decodeForAdmission(bytes);
     if (!('ok' in d)) fresh.push(d); // undecodable: execution rejects it without a signature check
   }
   // Started before waiting on the others, so both run at once.
@@ -79,7 +80,7 @@ export function verifyOnPool(app: ChainApp, pool: SignaturePool, inflight: Infli
     .verify(txs.map((tx) => ({ publicKey: tx.body.sender, message: tx.bodyBytes, signature: tx.signature })))
     .catch(() => null)
     .then((said) => {
-      if (said) txs.forEach((tx, k) => said[k] && app.rememberFastVerified(tx));
+      if (said) txs.forEach((tx, k) => said[k] && app.verified.remember(tx));
       return said;
     });
   // What waiters see settles only after the remembering, so they find these verified.

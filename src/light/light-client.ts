@@ -355,7 +355,7 @@ export class LightClient {
     const ok = await this.fast.verifyMany(decoded.map((d) => ({ publicKey: d.body.sender, message: d.bodyBytes, signature: d.signature })));
     decoded.forEach((d, i) => {
       if (!ok[i]) return;
-      this.app.rememberFastVerified(d);
+      this.app.verified.remember(d);
       this.stats.sigsFast++;
     });
   }

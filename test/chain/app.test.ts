@@ -4,7 +4,8 @@ import { loadEngine } from '../../src/host/node-loader.ts';
 import type { MaParams } from '../../src/engine/types.ts';
 import { verifyRowProof } from '../../src/engine/proof.ts';
 import { AppError } from '../../src/consensus/app.ts';
-import { ChainApp, verifiedKey, type ChainParams, type CommitResult } from '../../src/chain/app.ts';
+import { ChainApp, type ChainParams, type CommitResult } from '../../src/chain/app.ts';
+import { verifiedKey } from '../../src/chain/verified-cache.ts';
 import { encodeSnapshot, decodeSnapshot } from '../../src/chain/snapshot.ts';
 import { Mempool } from '../../src/chain/mempool.ts';
 import { buildTx, type TxFields, type SignedTx } from '../../src/chain/tx.ts';
@@ -222,8 +223,8 @@ test('verified cache: a transaction with the same cache key but other bytes is v
   const forged = new Uint8Array(t.bytes);
   forged[forged.length - 1] ^= 0x01; // the top byte of S: outside the key
   assert.is(verifiedKey(forged), verifiedKey(t.bytes));
-  assert.ok(app.isVerified(t.bytes));
-  assert.not.ok(app.isVerified(forged));
+  assert.ok(app.verified.has(t.bytes));
+  assert.not.ok(app.verified.has(forged));
   const h1 = propose([app], GENESIS, 1, [forged]);
   assert.equal(commitAll([app], h1).receipts.map((x) => (x.status === 'rejected' ? x.reason : x.status)), ['bad_signature']);
   const hits = app.stats().verifiedCacheHits;

@@ -48,8 +48,8 @@ test('a block carrying unseen transactions: verified on the pool once, then exec
     const block = [...txs.map((t) => t.bytes), bad];
     const r = await preverifyTxs(app, pool, new InflightVerifications(), block);
     assert.equal(r, { verified: 11, awaited: 0 });
-    for (const t of txs) assert.ok(app.isVerified(t.bytes));
-    assert.not.ok(app.isVerified(bad), 'a signature the pool did not accept is not remembered');
+    for (const t of txs) assert.ok(app.verified.has(t.bytes));
+    assert.not.ok(app.verified.has(bad), 'a signature the pool did not accept is not remembered');
 
     // Verified already: a second look sends nothing to the pool.
     assert.equal(await preverifyTxs(app, pool, new InflightVerifications(), block), { verified: 1, awaited: 0 });
@@ -76,10 +76,10 @@ test('a verification already in flight (the tx\'s gossip) is awaited, not repeat
     const pre = preverifyTxs(app, pool, inflight, [t.bytes]).then((r) => ((done = true), r));
     await new Promise((r) => setTimeout(r, 20));
     assert.not.ok(done, 'waits for the gossip batch');
-    app.rememberFastVerified(t); // what the gossip path does with a pool "true"
+    app.verified.remember(t); // what the gossip path does with a pool "true"
     release();
     assert.equal(await pre, { verified: 0, awaited: 1 });
-    assert.ok(app.isVerified(t.bytes));
+    assert.ok(app.verified.has(t.bytes));
     await new Promise((r) => setTimeout(r, 0));
     assert.is(inflight.size, 0, 'a settled batch leaves the in-flight map');
   } finally {
@@ -90,11 +90,11 @@ test('a verification already in flight (the tx\'s gossip) is awaited, not repeat
 test('admission of a tx already verified from a block does not verify it again', async () => {
   const app = await newApp();
   const t = tx(2);
-  app.rememberFastVerified(t);
-  assert.not.ok(app.needsSignatureCheck(t), 'nothing to send to the pool');
+  app.verified.remember(t);
+  assert.not.ok(app.admission.needsSignatureCheck(t, 0), 'nothing to send to the pool');
   const before = app.verifier.counters;
   const snapshot = JSON.stringify(before);
-  const r = app.admitDecoded(t, 'peer:1', 0, 0);
+  const r = app.admission.admitDecoded(t, 'peer:1', 0, 0);
   assert.ok(r.ok);
   assert.is(JSON.stringify(app.verifier.counters), snapshot, 'no verification counted');
 });
@@ -102,7 +102,7 @@ test('admission of a tx already verified from a block does not verify it again',
 test('hasBacklog: a full block beyond what the uncommitted ancestors carry', async () => {
   const app = await newApp();
   const txs = Array.from({ length: 6 }, (_, i) => tx(i));
-  for (const t of txs) assert.ok(app.admitDecoded(t, 'c', 0, 0).ok);
+  for (const t of txs) assert.ok(app.admission.admitDecoded(t, 'c', 0, 0).ok);
   assert.ok(app.hasBacklog(GENESIS, 6));
   assert.not.ok(app.hasBacklog(GENESIS, 7));
   // A pending block carrying 4 of them leaves 2 for its child.
