@@ -14,42 +14,11 @@ import { Forgery, LightClient, type AppliedBlock, type ForgeryKind } from '../..
 import { webCryptoFastPath } from '../../src/light/webcrypto-ed25519.ts';
 import type { GenesisJson, HealthJson, RawBlocksJson, SnapshotJson, StateJson } from '../../src/rpc/api.ts';
 import { SeriesChart } from './charts.ts';
+import { API, get, getJson, sleep } from './api.ts';
 import { $, fmtInt, fmtMs, fmtNum, h, replaceChildren, setText, short } from './dom.ts';
 import { renderBlock, type ShownBlock } from './explorer.ts';
 import { HeatMap } from './heatmap.ts';
 import { buckets, parseMetrics, quantileBetween, total, type Scrape } from './prom.ts';
-
-const params = new URLSearchParams(location.search);
-const API = (params.get('api') ?? location.origin).replace(/\/+$/, '');
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function get(path: string, timeoutMs = 15_000): Promise<Response> {
-  const ctrl = new AbortController();
-  const t = setTimeout(() => ctrl.abort(), timeoutMs);
-  try {
-    const r = await fetch(API + path, { signal: ctrl.signal, cache: 'no-store' });
-    if (!r.ok && r.status !== 404) throw new HttpError(r.status, `GET ${path}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
-    return r;
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-async function getJson<T>(path: string, timeoutMs?: number): Promise<T | null> {
-  const r = await get(path, timeoutMs);
-  if (r.status === 404) return null;
-  return (await r.json()) as T;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ verdict
 
