@@ -92,8 +92,12 @@ export class NumchainNode {
   readonly receipts: ReceiptIndex;
   readonly chainId: string;
   readonly replica: Replica;
-  /** admission time of recent txids, for the submit-to-commit histogram */
-  private readonly admittedAt = new FifoMap<string, number>(500_000);
+  /**
+   * Admission time of txids not yet committed, for the submit-to-commit histogram. A commit deletes
+   * its entry, so what stays is what waits (at most a mempool, 50,000 by default) and what never
+   * commits (expired, refused by execution): twice the mempool is room for both.
+   */
+  private readonly admittedAt = new FifoMap<string, number>(100_000);
   private readonly blockWaiters = new Map<number, Set<() => void>>();
   private lastBlockTime: number | null = null;
   /** why consensus is paused (a full disk), or null; /health reports it */

@@ -55,7 +55,11 @@ export class FifoMap<K, V> {
     this.map.set(key, { value, slot });
   }
 
+  /** Remove `key`, and its slot's hold on it: a deleted key is garbage now, not when its slot comes round. */
   delete(key: K): boolean {
+    const e = this.map.get(key);
+    if (e === undefined) return false;
+    if (this.ring[e.slot] === key) this.ring[e.slot] = undefined;
     return this.map.delete(key);
   }
 

@@ -1,6 +1,8 @@
 // FifoMap: bounded, forgets oldest insertions first, updates keep age, deletes free nothing early.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FifoMap } from '../../src/util/fifo-map.ts';
 
 test('keeps at most capacity entries and forgets the oldest first', () => {
@@ -35,6 +37,30 @@ test('a deleted then re-added key is not evicted by its old slot', () => {
   assert.ok(m.size <= 3);
   for (let i = 0; i < 1000; i++) m.set(`k${i}`, i);
   assert.is(m.size, 3);
+});
+
+/** Insert and delete `n` fresh object keys, outside the caller's frame (so no local keeps one alive). */
+function fillAndDelete(m: FifoMap<object, number>, n: number): WeakRef<object>[] {
+  const refs: WeakRef<object>[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = { i };
+    refs.push(new WeakRef(key));
+    m.set(key, i);
+    m.delete(key);
+  }
+  return refs;
+}
+
+test('a deleted key is not kept alive by its slot (a map that deletes most entries does not grow to capacity)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const m = new FifoMap<object, number>(1000);
+  const refs = fillAndDelete(m, 100);
+  // WeakRefs hold their target until the current job ends.
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.is(m.size, 0);
+  assert.is(refs.filter((r) => r.deref() !== undefined).length, 0);
 });
 
 test('setFresh inserts without a lookup, stays within capacity, and refreshes a key that was present after all', () => {
