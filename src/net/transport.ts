@@ -1,4 +1,4 @@
-// Over 500 lines: options, handshake, dialer, reliable delivery and gossip still share one class;
+// Over 500 lines: handshake, dialer, reliable delivery and gossip still share one class;
 // splitting them by job is open (issue 18).
 // TCP transport for one validator: authenticated connections to every other validator of the
 // genesis set, bounded per-peer queues, ACK + bounded retry + receiver dedup for critical messages,
@@ -28,12 +28,11 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createHash, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { NetError } from './errors.ts';
-import { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './frame.ts';
+import { FrameDecoder, encodeFrame, FRAME_HEADER_BYTES } from './frame.ts';
 import {
   MsgType,
   PROTOCOL_VERSION,
   MAX_ACK_IDS,
-  MAX_GOSSIP_TTL,
   decodeMessage,
   encodeMessage,
   encodeAppFrame,
@@ -47,58 +46,17 @@ import {
   type ChallengeMsg,
   type AuthMsg,
 } from './messages.ts';
-import { privateKeyFromSeed, publicKeyObject, newChallenge, newEpoch, signAuth, verifyAuth } from './auth.ts';
-import { OutboundQueue, type Dropped } from './outbound-queue.ts';
+import { privateKeyFromSeed, newChallenge, newEpoch, signAuth, verifyAuth } from './auth.ts';
+import type { Dropped } from './outbound-queue.ts';
 import { RecentIdWindow, RecentKeySet } from './dedup.ts';
 import { backoffDelay } from './backoff.ts';
 import { newTransportStats, type TransportStats } from './stats.ts';
 import { parseAddress, type HostPort } from './address.ts';
-import { PeerTls, type RefusalListener } from './tls.ts';
+import { PeerTls } from './tls.ts';
+import { resolveOptions, type Resolved, type TransportOptions, type ValidatorInfo } from './transport-options.ts';
+import { newPeer, isClosed, type Conn, type Peer } from './peer.ts';
 
-export interface ValidatorInfo {
-  readonly index: number;
-  /** 32-byte Ed25519 public key from genesis. */
-  readonly publicKey: Uint8Array;
-  /** Gossip address "host:port"; port 0 means not known yet (see setPeerAddress). */
-  readonly address: string;
-}
-
-export interface TransportOptions {
-  readonly chainId: string;
-  /** Our validator index. */
-  readonly index: number;
-  /** Our 32-byte Ed25519 secret key (seed), the one whose public key genesis lists for `index`. */
-  readonly secretKey: Uint8Array;
-  readonly validators: readonly ValidatorInfo[];
-  /** Where to listen; defaults to our entry's address. Port 0 picks a free port. */
-  readonly listen?: string;
-  readonly maxFrameBytes?: number; // 8 MiB
-  readonly maxHandshakeFrameBytes?: number; // 1 KiB: unauthenticated peers cannot make us buffer more
-  readonly handshakeTimeoutMs?: number; // 5000
-  readonly maxPendingHandshakes?: number; // 64 inbound sockets not yet authenticated
-  readonly queueMaxCount?: number; // 8192 messages per peer
-  readonly queueMaxBytes?: number; // 64 MiB per peer
-  readonly ackTimeoutMs?: number; // 1000
-  readonly maxRetries?: number; // 5 rewrites after the first write
-  readonly ackDelayMs?: number; // 0: ACKs are batched within one event-loop turn
-  readonly dedupWindow?: number; // 16384 ids per peer
-  readonly gossipTtl?: number; // 1: receivers forward once more
-  readonly gossipSeenMax?: number; // 65536 payload hashes
-  readonly relayGossip?: boolean; // true
-  readonly reconnectBaseMs?: number; // 100
-  // With a few LAN peers a dial every 1–2 s is cheap; a restarted higher-index validator knocks
-  // (see above), so the lower index does not wait out this cap to reach it.
-  readonly reconnectMaxMs?: number; // 2000
-  readonly pingIntervalMs?: number; // 2000
-  readonly idleTimeoutMs?: number; // 10000
-  readonly socketHighWaterBytes?: number; // 1 MiB written but not yet flushed by the kernel
-  /** Jitter source for reconnect delays. */
-  readonly random?: () => number;
-  /** TLS 1.3 on every link, certificates over the genesis keys (tls.ts). Default false; the node turns it on. */
-  readonly tls?: boolean;
-  /** Told of every TLS refusal (after it is counted), e.g. to log it. */
-  readonly onTlsRefused?: RefusalListener;
-}
+export type { TransportOptions, ValidatorInfo } from './transport-options.ts';
 
 export type MessageHandler = (from: number, type: AppMsgType, payload: Uint8Array) => void;
 export type PeerHandler = (index: number, connected: boolean) => void;
@@ -109,100 +67,6 @@ export interface PeerStatus {
   readonly queued: number;
   readonly queuedBytes: number;
   readonly unacked: number;
-}
-
-// 'knocked': our knock's AUTH is written; we wait for the lower index to hang up.
-type ConnState = 'connecting' | 'await_hello' | 'await_challenge' | 'await_auth' | 'open' | 'knocked' | 'closed';
-
-interface Conn {
-  readonly socket: Socket;
-  readonly outbound: boolean;
-  /** an outbound dial to a lower index: handshake, then hang up (see the connection rule) */
-  readonly knock: boolean;
-  readonly decoder: FrameDecoder;
-  readonly myChallenge: Uint8Array;
-  state: ConnState;
-  peer: Peer | null; // known from the start when dialing, after HELLO when accepting
-  peerChallenge: Uint8Array | null;
-  peerEpoch: number;
-  lastHeard: number;
-  handshakeTimer: NodeJS.Timeout | null;
-  pendingAcks: number[];
-  ackHandle: NodeJS.Immediate | NodeJS.Timeout | null;
-  waitingDrain: boolean;
-}
-
-interface Peer {
-  readonly index: number;
-  readonly key: KeyObject;
-  address: HostPort;
-  readonly queue: OutboundQueue;
-  conn: Conn | null; // the authenticated connection
-  dialing: Conn | null; // our outbound connection still in handshake
-  dialAttempt: number; // consecutive failed dials, for backoff
-  everDialed: boolean;
-  reconnectTimer: NodeJS.Timeout | null;
-  flushHandle: NodeJS.Immediate | null;
-  inbound: { epoch: number; window: RecentIdWindow } | null;
-}
-
-interface Resolved {
-  maxFrameBytes: number;
-  maxHandshakeFrameBytes: number;
-  handshakeTimeoutMs: number;
-  maxPendingHandshakes: number;
-  queueMaxCount: number;
-  queueMaxBytes: number;
-  ackTimeoutMs: number;
-  maxRetries: number;
-  ackDelayMs: number;
-  dedupWindow: number;
-  gossipTtl: number;
-  gossipSeenMax: number;
-  reconnectBaseMs: number;
-  reconnectMaxMs: number;
-  pingIntervalMs: number;
-  idleTimeoutMs: number;
-  socketHighWaterBytes: number;
-}
-
-const DEFAULTS: Resolved = {
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  maxHandshakeFrameBytes: 1024,
-  handshakeTimeoutMs: 5000,
-  maxPendingHandshakes: 64,
-  queueMaxCount: 8192,
-  queueMaxBytes: 64 * 1024 * 1024,
-  ackTimeoutMs: 1000,
-  maxRetries: 5,
-  ackDelayMs: 0,
-  dedupWindow: 16384,
-  gossipTtl: 1,
-  gossipSeenMax: 65536,
-  reconnectBaseMs: 100,
-  reconnectMaxMs: 2000,
-  pingIntervalMs: 2000,
-  idleTimeoutMs: 10_000,
-  socketHighWaterBytes: 1024 * 1024,
-};
-
-function resolveOptions(o: TransportOptions): Resolved {
-  const r = { ...DEFAULTS };
-  for (const k of Object.keys(DEFAULTS) as (keyof Resolved)[]) {
-    const v = o[k];
-    if (v === undefined) continue;
-    const min = k === 'maxRetries' || k === 'ackDelayMs' || k === 'gossipTtl' ? 0 : 1;
-    if (!Number.isSafeInteger(v) || v < min) throw new NetError('bad_argument', `option ${k} must be an integer >= ${min}, got ${v}`, k);
-    r[k] = v;
-  }
-  if (r.gossipTtl > MAX_GOSSIP_TTL) throw new NetError('bad_argument', `option gossipTtl must be <= ${MAX_GOSSIP_TTL}`, 'gossipTtl');
-  if (r.queueMaxBytes < r.maxFrameBytes + FRAME_HEADER_BYTES) {
-    throw new NetError('bad_argument', 'option queueMaxBytes must hold at least one maximal frame', 'queueMaxBytes');
-  }
-  if (r.maxHandshakeFrameBytes > r.maxFrameBytes) {
-    throw new NetError('bad_argument', 'option maxHandshakeFrameBytes must not exceed maxFrameBytes', 'maxHandshakeFrameBytes');
-  }
-  return r;
 }
 
 export class Transport {
@@ -249,24 +113,7 @@ export class Transport {
         continue;
       }
       if (this.peers.has(v.index)) throw new NetError('bad_argument', `validator index ${v.index} appears twice`, 'validators.index');
-      this.peers.set(v.index, {
-        index: v.index,
-        key: publicKeyObject(v.publicKey),
-        address: parseAddress(v.address, `validators[${v.index}].address`),
-        queue: new OutboundQueue({
-          maxCount: this.o.queueMaxCount,
-          maxBytes: this.o.queueMaxBytes,
-          maxAttempts: 1 + this.o.maxRetries,
-          ackTimeoutMs: this.o.ackTimeoutMs,
-        }),
-        conn: null,
-        dialing: null,
-        dialAttempt: 0,
-        everDialed: false,
-        reconnectTimer: null,
-        flushHandle: null,
-        inbound: null,
-      });
+      this.peers.set(v.index, newPeer(v, this.o));
     }
     if (self === undefined && opts.listen === undefined) {
       throw new NetError('bad_argument', `our index ${this.index} is not in the validator set and no listen address was given`, 'index');
@@ -881,11 +728,6 @@ export class Transport {
   private counters(type: number) {
     return this.stats.byType[msgTypeName(type)!];
   }
-}
-
-// A function call, so TypeScript does not narrow c.state across calls that may close the connection.
-function isClosed(c: Conn): boolean {
-  return c.state === 'closed';
 }
 
 function authError(message: string, field?: string): NetError {
