@@ -15,7 +15,7 @@ export type ConnState = 'connecting' | 'await_hello' | 'await_challenge' | 'awai
 export interface Conn {
   readonly socket: Socket;
   readonly outbound: boolean;
-  /** an outbound dial to a lower index: handshake, then hang up (see the connection rule in transport.ts) */
+  /** an outbound dial to a lower index: handshake, then hang up (see dialer.ts) */
   readonly knock: boolean;
   readonly decoder: FrameDecoder;
   readonly myChallenge: Uint8Array;

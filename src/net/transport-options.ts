@@ -37,7 +37,7 @@ export interface TransportOptions {
   readonly relayGossip?: boolean; // true
   readonly reconnectBaseMs?: number; // 100
   // With a few LAN peers a dial every 1–2 s is cheap; a restarted higher-index validator knocks
-  // (see transport.ts), so the lower index does not wait out this cap to reach it.
+  // (see dialer.ts), so the lower index does not wait out this cap to reach it.
   readonly reconnectMaxMs?: number; // 2000
   readonly pingIntervalMs?: number; // 2000
   readonly idleTimeoutMs?: number; // 10000
