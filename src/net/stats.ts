@@ -1,6 +1,6 @@
 // Plain counters, mutated in place by the transport and read by the metrics module.
 // Every counter exists from the start (at 0), so exporters never see a metric appear late.
-import { MSG_TYPE_NAMES, type MsgTypeName } from './messages.ts';
+import { MSG_TYPE_NAMES, msgTypeName, type MsgTypeName } from './messages.ts';
 import { newTlsRefusals, type TlsRefusal } from './tls.ts';
 
 export interface TypeCounters {
@@ -81,4 +81,9 @@ export function newTransportStats(): TransportStats {
     gossipTtlExpired: 0,
     handlerErrors: 0,
   };
+}
+
+/** The counters of one message type; `type` is a known wire type (decoded or one we send). */
+export function countersOf(stats: TransportStats, type: number): TypeCounters {
+  return stats.byType[msgTypeName(type)!];
 }
