@@ -16,20 +16,21 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   codec: [],
   crypto: ['codec'],
   engine: ['crypto'],
-  consensus: ['codec', 'crypto', 'util'],
+  // Leader weights read the PoC state (poc-state.ts): poc is pure, and its row-proof check is the engine's.
+  consensus: ['codec', 'crypto', 'engine', 'poc', 'util'],
   chain: ['codec', 'consensus', 'crypto', 'engine', 'util'],
-  driver: ['chain', 'codec', 'consensus', 'crypto', 'engine', 'util'],
+  driver: ['chain', 'codec', 'consensus', 'crypto', 'engine', 'poc', 'util'],
   sim: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'util'],
   // The light verifier reads the JSON shapes the node serves (rpc/api.ts holds only types).
   light: ['chain', 'codec', 'consensus', 'crypto', 'engine', 'rpc', 'util'],
   store: ['codec', 'crypto', 'util'],
   net: ['codec', 'crypto', 'util'],
   metrics: [],
-  // Proof of capacity / processing: pure checks below the chain (the chain app will import it).
+  // Proof of capacity / processing: pure checks below consensus, which keeps the PoC state per branch.
   poc: ['codec', 'crypto', 'engine'],
   host: ['codec', 'crypto', 'engine', 'util'],
   rpc: ['chain', 'codec', 'crypto', 'engine', 'metrics', 'util'],
-  node: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'rpc', 'store', 'util'],
+  node: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'poc', 'rpc', 'store', 'util'],
   cli: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'node', 'rpc', 'sim', 'store', 'util'],
 };
 

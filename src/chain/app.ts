@@ -20,6 +20,7 @@ import { ReplayIndex } from './replay.ts';
 import type { ChainSnapshot } from './snapshot.ts';
 import { decodeTx, txLimits, TxError, type TxLimits } from './tx.ts';
 import { VerifiedTxs } from './verified-cache.ts';
+import { FifoMap } from '../util/fifo-map.ts';
 import { executeTx, type TxContext } from './execute-tx.ts';
 import type { AdmitResult } from './admission.ts';
 export type { AdmitCode, AdmitResult } from './admission.ts';
@@ -56,6 +57,11 @@ export interface ChainAppOptions {
    * default: room for a full mempool plus a few blocks, so a backlog never evicts what it will execute
    */
   readonly verifiedCacheSize?: number;
+  /**
+   * Post-states of the last this-many committed blocks kept (one engine checkpoint each), so a
+   * proof-of-processing answer can prove a row as it stood after a recent block. 0: none.
+   */
+  readonly keepCommittedStates?: number;
 }
 
 export interface CommitResult {
@@ -80,6 +86,8 @@ interface Execution {
   readonly applied: readonly { readonly txidHex: string; readonly validUntil: number }[];
   /** every decodable txid in the block (leave the mempool on commit, applied or not) */
   readonly included: readonly string[];
+  /** the block's transactions (kept after commit only for the last keepCommittedStates blocks) */
+  readonly txs: readonly Uint8Array[];
 }
 
 interface PendingBlock {
@@ -135,6 +143,8 @@ export class ChainApp implements ConsensusApp {
   private engineAt: EngineCheckpoint | null;
   private readonly counters = { blocksEvicted: 0, executionsEvicted: 0, executionsReused: 0, verifiedCacheHits: 0, executionVerified: 0 };
   private readonly txContext: TxContext;
+  /** committed height → its post-state and transactions (the last keepCommittedStates blocks) */
+  private readonly recentStates: FifoMap<number, { readonly checkpoint: EngineCheckpoint; readonly txs: readonly Uint8Array[] }> | null;
 
   constructor(opts: ChainAppOptions) {
     const c = opts.chain;
@@ -153,6 +163,7 @@ export class ChainApp implements ConsensusApp {
     this.verified = new VerifiedTxs(opts.verifiedCacheSize ?? Math.max(50_000, (this.mempool?.opts.maxTxs ?? 0) + 4 * c.maxTxsPerBlock));
     // Every block applies at most maxTxsPerBlock txids, each remembered for at most W + 1 heights.
     this.replay = new ReplayIndex({ window: c.txWindow, maxEntries: (c.txWindow + 1) * c.maxTxsPerBlock });
+    this.recentStates = (opts.keepCommittedStates ?? 0) > 0 ? new FifoMap(opts.keepCommittedStates!) : null;
     this.txContext = { chainId: c.chainId, txWindow: c.txWindow, limits: this.limits, engine: this.engine, verifier: this.verifier, verified: this.verified, replay: this.replay, counters: this.counters };
     this.admission = new TxAdmission({ chainId: c.chainId, limits: this.limits, replay: this.replay, mempool: this.mempool, verifier: this.verifier, verified: this.verified });
     const snap = this.engine.exportSnapshot();
@@ -181,6 +192,35 @@ export class ChainApp implements ConsensusApp {
   withCommittedState<T>(fn: (engine: Pick<ChainEngine, 'readRow' | 'proof' | 'root' | 'leafHash' | 'rowIndex'>) => T): T {
     this.load(this.committed.checkpoint);
     return fn(this.engine);
+  }
+
+  /** A row's proof as it stood after committed block `height`, if that state is still kept. */
+  proofAt(height: number, t: RowTarget): RowProof | null {
+    const cp = height === this.committed.height ? this.committed.checkpoint : this.recentStates?.get(height)?.checkpoint;
+    if (cp === undefined) return null;
+    this.load(cp);
+    return this.engine.proof(t);
+  }
+
+  /** The transactions of committed block `height`, if it is one of the last keepCommittedStates. */
+  committedTxs(height: number): readonly Uint8Array[] | null {
+    return this.recentStates?.get(height)?.txs ?? null;
+  }
+
+  /** The row a transaction writes (null if these bytes are not a transaction this chain executes). */
+  targetOf(bytes: Uint8Array): RowTarget | null {
+    try {
+      const op = decodeTx(bytes, this.limits).body.op;
+      return { shard: op.shard, layer: op.layer, slot: op.slot };
+    } catch (e) {
+      if (e instanceof TxError) return null;
+      throw e;
+    }
+  }
+
+  /** The leaf index of a row in the state tree. */
+  rowIndex(t: RowTarget): number {
+    return this.engine.rowIndex(t);
   }
 
   readRow(t: RowTarget): Int32Array {
@@ -273,7 +313,7 @@ export class ChainApp implements ConsensusApp {
     const stateRoot = this.engine.root();
     const checkpoint = this.engine.checkpoint();
     this.engineAt = checkpoint;
-    const exec: Execution = { id, parentHex, height, txRoot, stateRoot, checkpoint, receipts, applied, included };
+    const exec: Execution = { id, parentHex, height, txRoot, stateRoot, checkpoint, receipts, applied, included, txs };
     this.execs.set(id, exec);
     while (this.execs.size > this.maxExecutions) {
       this.execs.delete(this.execs.keys().next().value as string);
@@ -332,6 +372,7 @@ export class ChainApp implements ConsensusApp {
       this.mempool.pruneExpired(block.height + 1);
     }
     this.committed = { hash: blockHash.slice(), hashHex, height: block.height, stateRoot: exec.stateRoot, txRoot: exec.txRoot, checkpoint: exec.checkpoint };
+    this.recentStates?.set(block.height, { checkpoint: exec.checkpoint, txs: exec.txs });
     this.blocks.delete(hashHex);
     this.pruneForks();
     return { height: block.height, blockHash: blockHash.slice(), stateRoot: exec.stateRoot.slice(), txRoot: exec.txRoot.slice(), receipts: exec.receipts };

@@ -8,6 +8,7 @@ import {
 } from '../sim/simulator.ts';
 import { parseCommandFlags, UsageError } from './args.ts';
 import type { Command } from './main.ts';
+import { POC_SIM_BEHAVIOURS, type PocSimBehaviour } from '../sim/poc-world.ts';
 
 const FLAGS = {
   seeds: { type: 'number', help: 'how many seeds to run', default: 200 },
@@ -19,6 +20,7 @@ const FLAGS = {
   break: { type: 'string', help: `switch one rule off on every honest node: ${BREAKABLE_RULES.join(', ')}; runs the scenario built to expose it (failing seeds are then expected)` },
   faults: { type: 'string', help: "with --break: 'random' to use each seed's random faults instead of the rule's scenario" },
   'real-sigs': { type: 'boolean', help: 'real Ed25519 consensus signatures (slower)' },
+  poc: { type: 'string', help: `proof of capacity, one behaviour per validator, comma-separated: ${POC_SIM_BEHAVIOURS.join(', ')} (replica mode; real signatures; e.g. honest,skip,wrong,partial)` },
   verbose: { type: 'boolean', help: "print every seed's stats" },
   help: { type: 'boolean', help: 'show this help' },
 } as const;
@@ -39,15 +41,21 @@ export const command: Command = {
     const count = single !== undefined ? 1 : f.seeds;
     const verbose = f.verbose || single !== undefined;
     const wasm = f.mode === 'replica' ? engineModule() : undefined;
-    const flags = `${f.mode === 'core' ? ' --mode core' : ''}${scenario !== undefined ? ` --scenario ${scenario}` : ''}${rule !== undefined ? ` --break ${rule}${randomFaults ? ' --faults random' : ''}` : ''}`;
+    const poc = f.poc === undefined ? undefined : f.poc.split(',').map((b) => b.trim() as PocSimBehaviour);
+    if (poc !== undefined) {
+      const bad = poc.find((b) => !POC_SIM_BEHAVIOURS.includes(b));
+      if (bad !== undefined) throw new UsageError(`--poc: '${bad}' is not one of ${POC_SIM_BEHAVIOURS.join(', ')}`);
+      if (f.mode !== 'replica') throw new UsageError('--poc needs --mode replica');
+    }
+    const flags = `${poc !== undefined ? ` --poc ${poc.join(',')}` : ''}${f.mode === 'core' ? ' --mode core' : ''}${scenario !== undefined ? ` --scenario ${scenario}` : ''}${rule !== undefined ? ` --break ${rule}${randomFaults ? ' --faults random' : ''}` : ''}`;
     let failed = 0;
     let commits = 0;
     const failing: number[] = [];
     const byClass = new Map<string, { seeds: number; failed: number }>();
     for (let seed = first; seed < first + count; seed++) {
-      const nodes = f.nodes ?? (randomFaults ? nodesForSeed(seed) : 4);
+      const nodes = poc?.length ?? f.nodes ?? (randomFaults ? nodesForSeed(seed) : 4);
       const faults: SimFaults | 'random' = randomFaults ? 'random' : BREAK_SCENARIOS[rule!];
-      const opts: SimOptions = { seed, nodes, faults, scenario, realSignatures: f['real-sigs'], breakRule: rule, mode: f.mode, wasm };
+      const opts: SimOptions = { seed, nodes, faults, scenario, realSignatures: f['real-sigs'], breakRule: rule, mode: f.mode, wasm, ...(poc !== undefined ? { poc } : {}) };
       const r = await runSimulation(opts);
       commits += r.stats.commits;
       const cls = faults === 'random' ? scenario ?? classForSeed(seed) : 'fixed';

@@ -125,16 +125,26 @@ function randaoToCanon(r: RandaoField): Canon {
   return [r.commit, r.reveal];
 }
 
+/** PoC items one header may carry, and their size (an answer is at most a few hundred KiB). */
+export const MAX_POC_ITEMS = 64;
+export const MAX_POC_ITEM_BYTES = 4 << 20;
+
 export function headerToCanon(h: BlockHeader): Canon {
-  return [
+  const v: Canon[] = [
     TAG_BLOCK, h.chainId, h.height, h.round, h.parentHash, h.proposer, h.timestamp, h.txRoot, h.stateRoot,
     qcToCanon(h.justify), h.tc === null ? null : tcToCanon(h.tc), h.epoch, randaoToCanon(h.randao), h.evidence.map(evidenceToCanon),
   ];
+  if (h.poc !== undefined && h.poc.length > 0) v.push([...h.poc]);
+  return v;
 }
 
 export function headerFromCanon(v: Canon | undefined, field: string): BlockHeader {
-  const a = arr(v, field, 14);
+  const a = arr(v, field, undefined, 15);
+  if (a.length !== 14 && a.length !== 15) fail('bad_field', field, `must have 14 or 15 elements, got ${a.length}`);
   if (a[0] !== TAG_BLOCK) fail('bad_tag', `${field}.tag`, `expected ${TAG_BLOCK}`);
+  // An empty trailing list would be a second encoding of the same header: refused, like any non-canonical form.
+  const poc = a.length === 15 ? arr(a[14], `${field}.poc`, undefined, MAX_POC_ITEMS).map((x, i) => bytes(x, `${field}.poc[${i}]`, undefined, MAX_POC_ITEM_BYTES)) : [];
+  if (a.length === 15 && poc.length === 0) fail('bad_field', `${field}.poc`, 'present but empty (omit it instead)');
   const rnd = arr(a[12], `${field}.randao`, 2);
   return {
     chainId: str(a[1], `${field}.chainId`),
@@ -150,6 +160,7 @@ export function headerFromCanon(v: Canon | undefined, field: string): BlockHeade
     epoch: uint(a[11], `${field}.epoch`),
     randao: { commit: bytesOrNull(rnd[0], `${field}.randao.commit`, 32), reveal: bytesOrNull(rnd[1], `${field}.randao.reveal`, undefined) },
     evidence: arr(a[13], `${field}.evidence`, undefined, 64).map((x, i) => evidenceFromCanon(x, `${field}.evidence[${i}]`)),
+    ...(poc.length > 0 ? { poc } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type { CertVerifier } from './certs.ts';
 import { arr, bytes, bytesOrNull, str, uint } from './decode-util.ts';
 import { ConsensusError, fail } from './errors.ts';
 import { benchRounds, type LeaderInputs, type LeaderSelector } from './leader.ts';
+import { initialPocBranch, pocApplyBlock, pocBranchFromCanon, pocBranchToCanon, pocEnterEpoch, pocLeaderPowers, type PocBranch, type PocOutcome, type PocRules } from './poc-state.ts';
 import type { Block } from './types.ts';
 
 export interface EpochInfo {
@@ -16,7 +17,10 @@ export interface EpochInfo {
   /** Round of the last block of the previous epoch on this branch (0 for epoch 0). */
   readonly startRound: number;
   readonly seed: Uint8Array;
-  /** Effective powers frozen at the epoch start: drive the leader schedule for the whole epoch. */
+  /**
+   * Leader weights frozen at the epoch start: drive the leader schedule for the whole epoch. The
+   * effective powers, scaled by proven capacity on a chain with PoC (never used to count votes).
+   */
   readonly powers: readonly number[];
 }
 
@@ -46,6 +50,10 @@ export interface ChainState {
    * branch (leader.ts LeaderSelector skips it until then). Rounds are global, so it spans epochs.
    */
   readonly benchedUntil: readonly number[];
+  /** Proof-of-capacity state (null on a chain without PoC). */
+  readonly poc: PocBranch | null;
+  /** Epoch outcomes decided by the block this state belongs to (reported when it commits). */
+  readonly pocOutcomes: readonly PocOutcome[];
 }
 
 export interface ChainRules {
@@ -58,6 +66,8 @@ export interface ChainRules {
   readonly certs: CertVerifier;
   /** Leader selection, to bench the leaders of rounds a block skips; without it nobody is benched. */
   readonly leaders?: LeaderSelector;
+  /** Proof of capacity and processing, when genesis has a `poc` block. */
+  readonly poc?: PocRules;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -66,7 +76,7 @@ export function epochOf(height: number, epochLength: number): number {
   return Math.floor(height / epochLength);
 }
 
-export function initialChainState(genesisHash: Uint8Array, powers: readonly number[]): ChainState {
+export function initialChainState(genesisHash: Uint8Array, powers: readonly number[], withPoc = false): ChainState {
   const seed = sha256(encodeCanonical(['numchain/epoch-seed/v1', genesisHash]));
   return {
     epochInfo: { epoch: 0, startRound: 0, seed, powers: [...powers] },
@@ -77,6 +87,8 @@ export function initialChainState(genesisHash: Uint8Array, powers: readonly numb
     included: [],
     events: [],
     benchedUntil: powers.map(() => 0),
+    poc: withPoc ? initialPocBranch(powers.length) : null,
+    pocOutcomes: [],
   };
 }
 
@@ -88,7 +100,7 @@ function reduce(power: number, permille: number): number {
 /** The state a block at `height` starts from: crosses into the next epoch when `height` begins one. */
 export function enterEpoch(st: ChainState, height: number, parentRound: number, rules: ChainRules): ChainState {
   const e = epochOf(height, rules.epochLength);
-  if (e === st.epochInfo.epoch) return st.events.length === 0 ? st : { ...st, events: [] };
+  if (e === st.epochInfo.epoch) return st.events.length === 0 && st.pocOutcomes.length === 0 ? st : { ...st, events: [], pocOutcomes: [] };
   if (e !== st.epochInfo.epoch + 1) fail('bad_state', 'height', `height ${height} skips from epoch ${st.epochInfo.epoch} to ${e}`);
   const effective = [...st.effective];
   const events: SlashingEvent[] = [];
@@ -103,8 +115,10 @@ export function enterEpoch(st: ChainState, height: number, parentRound: number, 
   });
   // Reveals are combined in validator order, so the value does not depend on block order.
   const seed = sha256(encodeCanonical(['numchain/epoch-seed/v1', st.epochInfo.seed, e, st.randaoSecrets.map((s) => s ?? EMPTY)]));
+  const closed = rules.poc !== undefined && st.poc !== null ? pocEnterEpoch(st.poc, st.epochInfo.epoch, rules.poc) : null;
+  const powers = closed !== null ? pocLeaderPowers(effective, closed.branch, rules.poc!) : effective;
   return {
-    epochInfo: { epoch: e, startRound: parentRound, seed, powers: effective },
+    epochInfo: { epoch: e, startRound: parentRound, seed, powers },
     effective,
     randaoCommits: effective.map(() => null),
     randaoSecrets: effective.map(() => null),
@@ -112,6 +126,8 @@ export function enterEpoch(st: ChainState, height: number, parentRound: number, 
     included: st.included,
     events,
     benchedUntil: st.benchedUntil,
+    poc: closed?.branch ?? st.poc,
+    pocOutcomes: closed?.outcomes ?? [],
   };
 }
 
@@ -169,7 +185,13 @@ export function applyBlock(parent: ChainState, block: Block, parentRound: number
     effective[ev.validator] = reduce(before, rules.slashPermille);
     events.push({ kind: 'equivocation', validator: ev.validator, height: h.height, epoch: h.epoch, before, after: effective[ev.validator]! });
   });
-  return { epochInfo: st0.epochInfo, effective, randaoCommits: commits, randaoSecrets: secrets, randaoWithheld: withheld, included, events, benchedUntil: benchMissed(st0, h.round, parentRound, rules) };
+  let poc = st0.poc;
+  if (rules.poc !== undefined && poc !== null) poc = pocApplyBlock(poc, block, st0.epochInfo.epoch, st0.epochInfo.seed, rules.poc);
+  else if (h.poc !== undefined && h.poc.length > 0) fail('bad_block', 'poc', 'this chain has no proof of capacity (no `poc` block in genesis)');
+  return {
+    epochInfo: st0.epochInfo, effective, randaoCommits: commits, randaoSecrets: secrets, randaoWithheld: withheld, included, events,
+    benchedUntil: benchMissed(st0, h.round, parentRound, rules), poc, pocOutcomes: st0.pocOutcomes,
+  };
 }
 
 /**
@@ -207,21 +229,25 @@ function rulesVerify(rules: ChainRules, proposer: number, epoch: number, sig: Ui
 
 // ---- snapshot encoding -----------------------------------------------------------------------
 
-// v2 adds benchedUntil; a v1 state (written before benching existed) decodes with nobody benched.
+// v2 adds benchedUntil (a v1 state decodes with nobody benched); v3 adds the PoC state, and is
+// written only by chains with PoC, so the snapshots of every other chain keep their v2 bytes.
 const TAG_STATE = 'numchain/consensus-state/v2';
 const TAG_STATE_V1 = 'numchain/consensus-state/v1';
+const TAG_STATE_V3 = 'numchain/consensus-state/v3';
 
 export function encodeChainState(st: ChainState): Uint8Array {
   const e = st.epochInfo;
-  const v: Canon = [
-    TAG_STATE, e.epoch, e.startRound, e.seed, [...e.powers], [...st.effective],
+  const v: Canon[] = [
+    st.poc === null ? TAG_STATE : TAG_STATE_V3, e.epoch, e.startRound, e.seed, [...e.powers], [...st.effective],
     st.randaoCommits.map((c) => c), st.randaoSecrets.map((c) => c), st.randaoWithheld.map((w) => w),
     st.included.map((x) => [x.key, x.round]), [...st.benchedUntil],
   ];
+  if (st.poc !== null) v.push(pocBranchToCanon(st.poc));
   return encodeCanonical(v);
 }
 
-export function decodeChainState(b: Uint8Array, n: number): ChainState {
+/** `popWindow` bounds the PoC block facts a v3 state may hold. */
+export function decodeChainState(b: Uint8Array, n: number, popWindow = 0): ChainState {
   let v: Canon;
   try {
     v = decodeCanonical(b);
@@ -229,8 +255,9 @@ export function decodeChainState(b: Uint8Array, n: number): ChainState {
     throw new ConsensusError('bad_encoding', 'consensusState', (e as Error).message);
   }
   const v1 = Array.isArray(v) && v[0] === TAG_STATE_V1;
-  const a = arr(v, 'consensusState', v1 ? 10 : 11);
-  if (a[0] !== TAG_STATE && !v1) fail('bad_tag', 'consensusState.tag', `expected ${TAG_STATE}`);
+  const v3 = Array.isArray(v) && v[0] === TAG_STATE_V3;
+  const a = arr(v, 'consensusState', v1 ? 10 : v3 ? 12 : 11);
+  if (a[0] !== TAG_STATE && !v1 && !v3) fail('bad_tag', 'consensusState.tag', `expected ${TAG_STATE}`);
   const nums = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => uint(p, `${f}[${i}]`));
   const opt = (x: Canon | undefined, f: string) => arr(x, f, n).map((p, i) => bytesOrNull(p, `${f}[${i}]`, 32));
   return {
@@ -248,5 +275,7 @@ export function decodeChainState(b: Uint8Array, n: number): ChainState {
     }),
     events: [],
     benchedUntil: v1 ? new Array<number>(n).fill(0) : nums(a[10], 'consensusState.benchedUntil'),
+    poc: v3 ? pocBranchFromCanon(a[11], 'consensusState.poc', n, popWindow) : null,
+    pocOutcomes: [],
   };
 }

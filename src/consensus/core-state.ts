@@ -6,7 +6,7 @@ import { encodeCanonical } from '../codec/canonical.ts';
 import { toHex } from '../crypto/sha256.ts';
 import { Aggregator } from './aggregation.ts';
 import { AppError, type ConsensusApp } from './app.ts';
-import { bytesEqual, evidenceKey, genesisBlock } from './block.ts';
+import { bytesEqual, evidenceKey, genesisBlock, MAX_POC_ITEMS } from './block.ts';
 import { BlockTree, type Entry } from './block-tree.ts';
 import { SyncRequests } from './catch-up.ts';
 import { CertVerifier } from './certs.ts';
@@ -14,6 +14,8 @@ import { enterEpoch, initialChainState, leaderInputs, type ChainRules, type Chai
 import { ConsensusError, fail } from './errors.ts';
 import { EquivocationDetector, EvidencePool } from './evidence.ts';
 import { LeaderSelector } from './leader.ts';
+import { PocPool } from './poc-pool.ts';
+import type { PocOutcome, PocRules } from './poc-state.ts';
 import { encodeMessage, type ConsensusMessage } from './messages.ts';
 import { validateValidators } from './quorum.ts';
 import { ReadyBuilder, type LogLevel, type Ready } from './ready.ts';
@@ -66,6 +68,8 @@ export class CoreState {
   };
   /** Recent slashing events from committed blocks (bounded). */
   readonly slashingLog: SlashingEvent[] = [];
+  /** Recent proof-of-capacity epoch outcomes from committed blocks (bounded). */
+  readonly pocLog: PocOutcome[] = [];
 
   protected readonly rules: ChainRules;
   protected readonly self: number;
@@ -80,6 +84,8 @@ export class CoreState {
   protected readonly votedInRound = new Set<string>();
   protected readonly detector: EquivocationDetector;
   protected readonly pool: EvidencePool;
+  /** PoC items waiting for a block (null on a chain without PoC). */
+  protected readonly pocPool: PocPool | null;
   protected readonly leaders = new LeaderSelector();
   protected lastTimeout: { round: number; bytes: Uint8Array } | null = null;
   protected roundDeadline = Number.POSITIVE_INFINITY;
@@ -117,12 +123,14 @@ export class CoreState {
       chainId: config.chainId, epochLength: config.epochLength, slashPermille: config.slashPermille ?? 500,
       randaoPenaltyPermille: config.randaoPenaltyPermille ?? 100, evidenceWindowRounds: this.limits.evidenceWindowRounds,
       maxEvidencePerBlock: this.limits.maxEvidencePerBlock, certs: this.certs, leaders: this.leaders,
+      ...(config.poc !== undefined ? { poc: pocRules(config, this.certs.validators.map((v) => v.publicKey)) } : {}),
     };
+    this.pocPool = config.poc !== undefined ? new PocPool(4 * config.validators.length, 4 * config.poc.wire.maxBytes * config.validators.length) : null;
     this.detector = new EquivocationDetector(this.limits.equivocationWindowRounds, 64 * 4 * this.limits.equivocationWindowRounds);
     this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
     const tipBlock = committedTip?.block ?? this.genesis;
     this.tipQC = committedTip?.qc ?? this.certs.genesisQcFor();
-    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.bonded.powers) };
+    this.tip = { block: tipBlock, state: initialChainState(this.genesis.hash, this.certs.bonded.powers, config.poc !== undefined) };
     this.tree = new BlockTree(this.limits, this.tip);
     this.aggregator = new Aggregator(this.certs.bonded, this.limits, () => this.metrics.droppedMessages++);
     this.safety = restoredSafety ?? initialSafety(this.tipQC);
@@ -147,6 +155,8 @@ export class CoreState {
     return this.tree.lowestCachedHeight(this.tip.block.header.height);
   }
   get committedBlock(): Block { return this.tip.block; }
+  /** The chain-derived state after the committed tip (epoch, powers, RANDAO, PoC). */
+  get committedState(): ChainState { return this.tip.state; }
   get highestQC(): QC { return this.highQC; }
   get highestTC(): TC | null { return this.highTC; }
   get safetyState(): SafetyState { return this.safety; }
@@ -291,6 +301,7 @@ export class CoreState {
       this.metrics.commits++;
       for (const e of entry.block.header.evidence) this.pool.markCommitted(e);
       this.recordSlashing(entry.state.events);
+      this.recordPoc(entry);
       this.tree.cacheCommitted(entry.block);
       this.tip = entry;
       this.tipQC = qc;
@@ -305,6 +316,29 @@ export class CoreState {
       if (this.slashingLog.length > 256) this.slashingLog.shift();
       this.out.notes.push({ type: 'slashing', event });
     }
+  }
+
+  protected recordPoc(entry: Entry): void {
+    this.pocPool?.prune(entry.block.header.poc ?? [], entry.state.epochInfo.epoch);
+    for (const outcome of entry.state.pocOutcomes) {
+      this.pocLog.push(outcome);
+      if (this.pocLog.length > 256) this.pocLog.shift();
+      this.out.notes.push({ type: 'poc_outcome', outcome });
+    }
+  }
+
+  // ---- proof of capacity -------------------------------------------------------------------
+
+  /** Keep a PoC item for inclusion; gossip it when it is new and `gossip` (this validator's own). */
+  protected addPocItem(item: Uint8Array, gossip: boolean): void {
+    if (this.pocPool === null || this.rules.poc === undefined) {
+      this.log('debug', 'PoC item dropped: this chain has no proof of capacity');
+      return;
+    }
+    const verdict = this.pocPool.add(item, this.tip.state.epochInfo.epoch, this.rules.poc);
+    if (verdict === 'malformed') fail('bad_poc', 'poc.item', 'not a PoC commit or answer');
+    if (verdict === 'added' && gossip) this.send('all', { type: 'poc', item });
+    if (verdict === 'full') this.log('warn', 'PoC item dropped: the pool is full');
   }
 
   // ---- evidence ----------------------------------------------------------------------------
@@ -328,4 +362,21 @@ export class CoreState {
     this.send(from, { type: 'sync_request', fromHeight, toHash });
   }
 
+}
+
+/** The chain's PoC rules from the config and the genesis keys. */
+function pocRules(config: ConsensusConfig, keys: readonly Uint8Array[]): PocRules {
+  const poc = config.poc!;
+  if (poc.params.popWindow > config.epochLength) fail('bad_config', 'poc.popWindow', `must be at most epochLength (${config.epochLength})`);
+  return {
+    chainId: config.chainId,
+    epochLength: config.epochLength,
+    params: poc.params,
+    wire: poc.wire,
+    // Every validator's answer fits in one block, and a block's PoC bytes stay bounded.
+    maxItemsPerBlock: Math.min(MAX_POC_ITEMS, 2 * config.validators.length),
+    publicKey: (v) => keys[v] ?? null,
+    targetOf: (tx) => poc.targetOf(tx),
+    rowIndex: (t) => poc.rowIndex(t),
+  };
 }

@@ -60,8 +60,16 @@ export class ConsensusCore extends CoreState {
           this.certs.verifyEvidence(msg.evidence);
           this.addEvidence(msg.evidence, false);
           return;
+        case 'poc':
+          this.addPocItem(msg.item, false);
+          return;
       }
     });
+  }
+
+  /** A PoC commit or answer this validator's prover made: kept for inclusion and gossiped. */
+  onPocItem(item: Uint8Array, now: number): Ready {
+    return this.run(now, () => this.addPocItem(item, true));
   }
 
   /** Timer input; harmless to call early or often. */
@@ -90,6 +98,7 @@ export class ConsensusCore extends CoreState {
     for (const e of block.header.evidence) this.pool.markCommitted(e);
     this.recordSlashing(state.events);
     this.tip = { block, state };
+    this.recordPoc(this.tip);
     this.tipQC = qc;
     this.tree.resetTo(this.tip);
     this.tree.cacheCommitted(block);
@@ -132,7 +141,8 @@ export class ConsensusCore extends CoreState {
   /** Restore exportState() bytes taken at the committed tip given to the constructor. Before start(). */
   importState(bytes: Uint8Array): void {
     if (this.started) fail('bad_state', 'importState', 'must be called before start()');
-    const state = decodeChainState(bytes, this.config.validators.length);
+    const state = decodeChainState(bytes, this.config.validators.length, this.config.poc?.params.popWindow ?? 0);
+    if ((state.poc !== null) !== (this.rules.poc !== undefined)) fail('bad_state', 'importState', 'the snapshot and the genesis disagree on proof of capacity');
     this.tip = { block: this.tip.block, state };
     this.tree.resetTo(this.tip);
   }
@@ -163,6 +173,7 @@ export class ConsensusCore extends CoreState {
       chainId: this.config.chainId, height, round, parentHash: parent.block.hash, proposer: this.self, timestamp: this.now,
       txRoot: exec.txRoot, stateRoot: exec.stateRoot, justify, tc, epoch, randao: this.randaoFor(st0, height, epoch),
       evidence: this.pool.select(new Set(st0.included.map((x) => x.key)), round, this.limits.maxEvidencePerBlock),
+      ...this.pocFor(st0, height),
     };
     const block = makeBlock(header, txs);
     const state = applyBlock(parent.state, block, ph.round, this.rules);
@@ -188,6 +199,14 @@ export class ConsensusCore extends CoreState {
       this.tree.add(twinEntry);
       this.considerVote(twinEntry); // with doubleVote set, a second, conflicting vote
     }
+  }
+
+  /** The PoC items a block at `height` on `st0` (entered into its epoch) carries: none, or a non-empty list. */
+  private pocFor(st0: ChainState, height: number): { poc?: Uint8Array[] } {
+    const rules = this.rules.poc;
+    if (this.pocPool === null || rules === undefined || st0.poc === null || this.pocPool.size === 0) return {};
+    const items = this.pocPool.select(st0.poc, height, st0.epochInfo.epoch, st0.epochInfo.seed, rules, rules.maxItemsPerBlock, this.limits.maxMessageBytes >> 1);
+    return items.length > 0 ? { poc: items } : {};
   }
 
   private randaoFor(st: ChainState, height: number, epoch: number): RandaoField {

@@ -13,6 +13,7 @@ export type ConsensusErrorCode =
   | 'bad_block'
   | 'bad_proposer'
   | 'bad_evidence'
+  | 'bad_poc'
   | 'bad_config'
   | 'bad_state'
   | 'unknown_validator';

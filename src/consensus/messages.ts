@@ -4,7 +4,7 @@
 // so certificates can be re-assembled and relayed.
 import { decodeCanonical, encodeCanonical, CanonicalError, type Canon } from '../codec/canonical.ts';
 import {
-  blockFromCanon, blockToCanon, headerToCanon, evidenceFromCanon, evidenceToCanon, qcFromCanon, qcToCanon, tcOrNullFromCanon, tcToCanon,
+  blockFromCanon, blockToCanon, headerToCanon, evidenceFromCanon, evidenceToCanon, MAX_POC_ITEM_BYTES, qcFromCanon, qcToCanon, tcOrNullFromCanon, tcToCanon,
 } from './block.ts';
 import { arr, bytes, str, uint } from './decode-util.ts';
 import { ConsensusError, fail } from './errors.ts';
@@ -27,8 +27,10 @@ export interface SyncRequestMsg { readonly type: 'sync_request'; readonly fromHe
 /** Ascending consecutive blocks; `qc` certifies the last one when the sender has it. */
 export interface SyncResponseMsg { readonly type: 'sync_response'; readonly blocks: readonly Block[]; readonly qc: QC | null }
 export interface EvidenceMsg { readonly type: 'evidence'; readonly evidence: Evidence }
+/** A signed PoC commit or answer (src/poc/wire.ts), gossiped so that whoever leads next includes it. */
+export interface PocMsg { readonly type: 'poc'; readonly item: Uint8Array }
 
-export type ConsensusMessage = ProposalMsg | VoteMsg | TimeoutMsg | CertMsg | SyncRequestMsg | SyncResponseMsg | EvidenceMsg;
+export type ConsensusMessage = ProposalMsg | VoteMsg | TimeoutMsg | CertMsg | SyncRequestMsg | SyncResponseMsg | EvidenceMsg | PocMsg;
 export type MessageType = ConsensusMessage['type'];
 
 const qcOrNull = (q: QC | null): Canon => (q === null ? null : qcToCanon(q));
@@ -43,6 +45,7 @@ export function messageToCanon(m: ConsensusMessage): Canon {
     case 'sync_request': return [TAG_MSG, m.type, m.fromHeight, m.toHash];
     case 'sync_response': return [TAG_MSG, m.type, m.blocks.map(blockToCanon), qcOrNull(m.qc)];
     case 'evidence': return [TAG_MSG, m.type, evidenceToCanon(m.evidence)];
+    case 'poc': return [TAG_MSG, m.type, m.item];
   }
 }
 
@@ -121,6 +124,9 @@ export function decodeMessage(b: Uint8Array, limits: DecodeLimits = DEFAULT_DECO
     case 'evidence':
       n(3);
       return { type, evidence: evidenceFromCanon(a[2], 'evidence.evidence') };
+    case 'poc':
+      n(3);
+      return { type, item: bytes(a[2], 'poc.item', undefined, MAX_POC_ITEM_BYTES) };
     default:
       return fail('bad_field', 'message.type', `unknown message type '${type}'`);
   }

@@ -5,6 +5,7 @@
 // logged after; the rest is bookkeeping. Persisting earlier than the core produced a state is always
 // safe (safety states only grow), so one batch per input loses nothing against a list of actions.
 import type { SlashingEvent } from './chain-state.ts';
+import type { PocOutcome } from './poc-state.ts';
 import type { MessageType } from './messages.ts';
 import type { Block, Evidence, QC, SafetyState } from './types.ts';
 
@@ -36,6 +37,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Note =
   | { readonly type: 'evidence'; readonly evidence: Evidence }
   | { readonly type: 'slashing'; readonly event: SlashingEvent }
+  /** A validator's proof-of-capacity result for an epoch, decided by a committed block. */
+  | { readonly type: 'poc_outcome'; readonly outcome: PocOutcome }
   | ({ readonly type: 'state_root_mismatch' } & StateRootMismatch)
   | { readonly type: 'log'; readonly level: LogLevel; readonly msg: string };
 

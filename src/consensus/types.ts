@@ -1,5 +1,8 @@
 // Data types shared by every consensus module. Plain readonly records; encoding lives in block.ts
 // and messages.ts, rules in safety.ts, the state machine in core.ts.
+import type { RowTarget } from '../engine/types.ts';
+import type { PocParams } from '../poc/params.ts';
+import type { PocWireLimits } from '../poc/wire.ts';
 
 export interface Validator {
   /** Ed25519 public key (32 bytes). */
@@ -71,6 +74,12 @@ export interface BlockHeader {
   readonly epoch: number;
   readonly randao: RandaoField;
   readonly evidence: readonly Evidence[];
+  /**
+   * Signed proof-of-capacity items (commits and answers, src/poc/wire.ts), only on a chain whose
+   * genesis has a `poc` block. Absent and empty are the same header: the field is encoded only when
+   * it holds items, so the hashes of chains without PoC do not change.
+   */
+  readonly poc?: readonly Uint8Array[];
 }
 
 export interface Block {
@@ -202,4 +211,17 @@ export interface ConsensusConfig {
   readonly randaoPenaltyPermille?: number;
   readonly limits?: Partial<ConsensusLimits>;
   readonly unsafe?: UnsafeSwitches;
+  /** Proof of capacity and processing (genesis `poc` block); absent: leader weight is the effective power. */
+  readonly poc?: PocConfig;
+}
+
+/** What the PoC rules need from the layers above consensus (docs/poc-pop.md). */
+export interface PocConfig {
+  readonly params: PocParams;
+  /** decoding bounds of commits and answers (poc/wire.ts wireLimits) */
+  readonly wire: PocWireLimits;
+  /** the row a transaction writes, null if it is not a transaction the chain executes */
+  targetOf(tx: Uint8Array): RowTarget | null;
+  /** the leaf index of a row in the state tree */
+  rowIndex(t: RowTarget): number;
 }

@@ -17,6 +17,7 @@ import { InflightVerifications, preverifyTxs } from './preverify.ts';
 import { decodeRecord, makeRecord } from './records.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { StorageFullError, type ReplicaClock, type ReplicaLogger, type ReplicaNetwork, type ReplicaStorage, type SignaturePool, type TimerHandle, type WireKind } from './world.ts';
+import { PocProver, type PocProverParts } from './poc-prover.ts';
 
 export interface ReplicaConfig {
   readonly index: number;
@@ -74,12 +75,15 @@ export interface ReplicaParts {
   readonly tipQc: QC;
   /** Something the replica cannot go on from (a failed fsync, an app that refuses a certified block). */
   readonly onFatal: (e: Error) => void;
+  /** This validator's proof-of-capacity prover (a chain with PoC and a replica to prove). */
+  readonly poc?: PocProverParts;
 }
 
 export class Replica {
   readonly core: ConsensusCore;
   readonly app: ChainApp;
   readonly admission: Admission;
+  readonly prover: PocProver | null;
   private readonly queue: SerialQueue;
   private readonly verifying = new InflightVerifications();
   private timer: TimerHandle | null = null;
@@ -104,6 +108,7 @@ export class Replica {
     this.lastSnapshotHeight = parts.core.committedHeight;
     this.durable = { height: parts.app.height, root: parts.app.stateRoot };
     this.queue = new SerialQueue(parts.config.maxQueuedInputs ?? 10_000, (e) => this.die(e));
+    this.prover = parts.poc !== undefined ? new PocProver(parts.poc, parts.app, parts.logger, () => parts.clock.perfNow?.() ?? parts.clock.now()) : null;
     this.admission = new Admission({
       app: parts.app, pool: parts.pool, verifying: this.verifying, clock: parts.clock, network: parts.network, observer: parts.observer,
       gossip: parts.config.validators > 1, committedHeight: () => this.core.committedHeight,
@@ -361,6 +366,12 @@ export class Replica {
     this.durable = { height: last.block.header.height, root: last.result.stateRoot };
     this.parts.storage.prunePendingBlocks(last.block.header.height);
     this.parts.observer?.committed?.(done);
+    if (this.prover !== null) {
+      // Commits and answers go through the core like a peer's: kept for inclusion and gossiped.
+      for (const item of this.prover.afterCommit(this.core.committedState, last.block.header.height)) {
+        this.queue.push(() => this.perform(this.core.onPocItem(item, this.parts.clock.now())));
+      }
+    }
     for (const c of done) this.txsSinceSnapshot += c.block.txs.length;
     // Snapshot every N blocks, or sooner once many transactions piled up since the last one, so a
     // restart never replays more than ~snapshotTxs transactions however full the blocks are.
@@ -379,6 +390,11 @@ export class Replica {
       case 'slashing':
         log.warn('slashing committed', { event: n.event });
         break;
+      case 'poc_outcome': {
+        const o = n.outcome;
+        log[o.outcome === 'ontime' ? 'info' : 'warn']('PoC epoch outcome', { validator: o.validator, epoch: o.epoch, outcome: o.outcome, reliability: `${o.relBefore} → ${o.relAfter}` });
+        break;
+      }
       case 'state_root_mismatch':
         log.error('state root mismatch: not voting for this block', { height: n.height, round: n.round, proposer: n.proposer, ours: toHex(n.ours), theirs: toHex(n.theirs) });
         break;

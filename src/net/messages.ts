@@ -26,8 +26,10 @@ export const MsgType = {
   TIMEOUT: 18,
   /** A QC and/or a TC relayed (consensus `cert`). */
   CERT: 19,
-  /** Equivocation evidence. (21 and 22 are unused and refused.) */
+  /** Equivocation evidence. */
   EVIDENCE: 20,
+  /** A proof-of-capacity commit or answer (consensus `poc`). (22 is unused and refused.) */
+  POC: 21,
   TXGOSSIP: 23,
   SYNC_REQUEST: 24,
   SYNC_RESPONSE: 25,
@@ -42,6 +44,7 @@ export type AppMsgType =
   | typeof MsgType.TIMEOUT
   | typeof MsgType.CERT
   | typeof MsgType.EVIDENCE
+  | typeof MsgType.POC
   | typeof MsgType.TXGOSSIP
   | typeof MsgType.SYNC_REQUEST
   | typeof MsgType.SYNC_RESPONSE;
@@ -56,7 +59,7 @@ export function msgTypeName(t: number): MsgTypeName | undefined {
   return NAME_BY_NUMBER.get(t);
 }
 export function isAppType(t: number): t is AppMsgType {
-  return t >= MsgType.PROPOSAL && t <= MsgType.SYNC_RESPONSE && t !== 21 && t !== 22;
+  return t >= MsgType.PROPOSAL && t <= MsgType.SYNC_RESPONSE && t !== 22;
 }
 export function isCriticalType(t: number): t is CriticalMsgType {
   return isAppType(t) && t !== MsgType.TXGOSSIP;

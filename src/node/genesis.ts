@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { keypairFromSeed, publicKeyOf } from '../crypto/ed25519.ts';
 import { bytesEqual, fromHex, toHex } from '../crypto/sha256.ts';
 import { DEFAULT_MA_PARAMS, type MaParams } from '../engine/types.ts';
+import { parsePocParams, PocParamsError, type PocParams } from '../poc/params.ts';
 
 export const GENESIS_VERSION = 1;
 
@@ -50,6 +51,8 @@ export interface Genesis {
   readonly chain: GenesisChain;
   readonly consensus: GenesisConsensus;
   readonly validators: readonly GenesisValidator[];
+  /** proof of capacity and processing (docs/poc-pop.md); absent: off, and the chain is as before */
+  readonly poc?: PocParams;
 }
 
 export interface KeyFile {
@@ -157,7 +160,17 @@ export function parseGenesis(json: unknown): Genesis {
       rpc: str(v.rpc, f('rpc'), HOST_PORT, 'host:port'),
     };
   });
-  return { version: GENESIS_VERSION, chainId, genesisTime, engine: { sha256: sha }, ma, chain, consensus, validators };
+  let poc: PocParams | undefined;
+  if (g.poc !== undefined) {
+    try {
+      poc = parsePocParams(g.poc, consensus.epochLength);
+    } catch (e) {
+      if (e instanceof PocParamsError) throw new GenesisError(e.field, e.message);
+      throw e;
+    }
+    if (poc.popWindow > consensus.epochLength) throw new GenesisError('poc.popWindow', `must be at most consensus.epochLength (${consensus.epochLength})`);
+  }
+  return { version: GENESIS_VERSION, chainId, genesisTime, engine: { sha256: sha }, ma, chain, consensus, validators, ...(poc !== undefined ? { poc } : {}) };
 }
 
 function positive(v: unknown, field: string): number {
@@ -252,6 +265,8 @@ export interface GenesisParams {
   readonly ma?: MaParams;
   readonly chain?: Partial<GenesisChain>;
   readonly consensus?: Partial<GenesisConsensus>;
+  /** a `poc` block (missing fields take the defaults of docs/poc-pop.md); absent: no PoC */
+  readonly poc?: Partial<PocParams>;
 }
 
 /** A checked genesis document for these validators (from generateGenesis or validator records). */
@@ -265,6 +280,7 @@ export function buildGenesis(o: GenesisParams, validators: readonly GenesisValid
     chain: { ...DEFAULT_CHAIN, ...(o.ma ? { maxTxBytes: 4 * o.ma.dim + 256 } : {}), ...o.chain },
     consensus: { ...DEFAULT_CONSENSUS, ...o.consensus },
     validators,
+    ...(o.poc !== undefined ? { poc: o.poc } : {}),
   });
 }
 

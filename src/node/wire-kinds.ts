@@ -8,6 +8,7 @@ export const KIND_TO_NET: Readonly<Record<WireKind, AppMsgType>> = {
   timeout: MsgType.TIMEOUT,
   cert: MsgType.CERT,
   evidence: MsgType.EVIDENCE,
+  poc: MsgType.POC,
   sync_request: MsgType.SYNC_REQUEST,
   sync_response: MsgType.SYNC_RESPONSE,
   txs: MsgType.TXGOSSIP,

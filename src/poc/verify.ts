@@ -111,9 +111,13 @@ export function verifyAnswer(a: Signed<PocAnswer>, ctx: AnswerContext): AnswerVe
     const blk = ctx.block(it.height)!;
     const r = rootFromPath(merkleLeafHash(it.tx), it.txIndex, blk.txCount, it.txPath);
     if (r === null || !bytesEqual(r, blk.txRoot)) return { kind: 'wrong', fault: 'tx_path', item: j };
+    // A block may carry a transaction the chain cannot execute (a Byzantine proposer's garbage,
+    // refused with a receipt): it writes no row, so there is nothing to prove beyond its place in
+    // the block, and an honest validator challenged on it must still be able to answer.
     const t = ctx.targetOf(it.tx);
+    if (t === null) continue;
     const row = it.row;
-    if (t === null || t.shard !== row.shard || t.layer !== row.layer || t.slot !== row.slot || ctx.rowIndex(t) !== row.index) return { kind: 'wrong', fault: 'tx_target', item: j };
+    if (t.shard !== row.shard || t.layer !== row.layer || t.slot !== row.slot || ctx.rowIndex(t) !== row.index) return { kind: 'wrong', fault: 'tx_target', item: j };
     if (!verifyRowProof(row, blk.stateRoot)) return { kind: 'wrong', fault: 'row_proof', item: j };
   }
   return { kind: ctx.height <= answerDeadline(ctx.epochStart, p) ? 'ontime' : 'late' };

@@ -31,6 +31,12 @@ export class SimChecks {
   private readonly seenByHonest = new Map<string, Set<string>>(); // instance:incarnation:key → hashes delivered
   private readonly equivSeenByOne = new Set<string>();
   private readonly evidenceKnown = new Set<string>();
+  /** height → digest of the consensus state (epoch, leader weights, RANDAO, PoC) honest nodes reached */
+  private readonly consensusStates = new Map<number, string>();
+  /** epoch/validator → PoC outcome honest nodes committed */
+  private readonly pocOutcomes = new Map<string, string>();
+  /** validators whose PoC behaviour is honest: a 'wrong' outcome for one is a bug */
+  pocHonest: (validator: number) => boolean = () => true;
 
   constructor(
     private readonly isByz: (validator: number) => boolean,
@@ -87,8 +93,39 @@ export class SimChecks {
     if (h > this.maxHeight) this.maxHeight = h;
   }
 
+  /**
+   * The consensus state an honest node reached at `height`: a pure function of the chain, so every
+   * honest node must reach the same one (the same leader weights above all).
+   */
+  onConsensusState(node: SimNode, height: number, digest: string): void {
+    if (!node.honest) return;
+    const prev = this.consensusStates.get(height);
+    if (prev === undefined) this.consensusStates.set(height, digest);
+    else if (prev !== digest) this.violation(`SAFETY: honest nodes computed different consensus states (leader weights) at height ${height} (node ${node.index})`);
+  }
+
+  /** PoC outcomes by 'validator:outcome', each epoch counted once. */
+  pocOutcomeCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, o] of this.pocOutcomes) {
+      const k = `${key.split('/')[1]}:${o}`;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    return out;
+  }
+
   onNote(node: SimNode, n: Note): void {
     switch (n.type) {
+      case 'poc_outcome': {
+        if (!node.honest) break;
+        const o = n.outcome;
+        const key = `${o.epoch}/${o.validator}`;
+        const prev = this.pocOutcomes.get(key);
+        if (prev !== undefined && prev !== o.outcome) this.violation(`SAFETY: honest nodes disagree on validator ${o.validator}'s PoC outcome in epoch ${o.epoch}: ${prev} vs ${o.outcome}`);
+        this.pocOutcomes.set(key, o.outcome);
+        if (o.outcome === 'wrong' && this.pocHonest(o.validator)) this.violation(`validator ${o.validator} answers its PoC challenges honestly, but its answer in epoch ${o.epoch} was judged wrong`);
+        break;
+      }
       case 'evidence':
         if (node.honest) this.evidenceKnown.add(`${n.evidence.kind}/${n.evidence.validator}/${n.evidence.round}`);
         break;

@@ -14,7 +14,11 @@ import { Replica } from '../driver/replica.ts';
 import type { ReplicaClock, SigItem, SignaturePool, TimerHandle } from '../driver/world.ts';
 import { MaEngine } from '../engine/engine.ts';
 import type { MaParams } from '../engine/types.ts';
+import type { ReplicaReader } from '../driver/poc-prover.ts';
+import { encodeChainState } from '../consensus/chain-state.ts';
+import { sha256, toHex } from '../crypto/sha256.ts';
 import { fakeTxVerifier } from './keys.ts';
+import { proverMisbehaviour, type PocSimBehaviour } from './poc-world.ts';
 import { Crash, SimDisk } from './sim-disk.ts';
 import type { SimClock, SimHost, SimNode } from './sim-node.ts';
 
@@ -34,6 +38,8 @@ export interface ReplicaNodeSpec {
   readonly snapshotEvery: number;
   /** Longest a pool verification takes (ms of virtual time); some answers never come (null). */
   readonly poolLateMs: number;
+  /** With PoC in the config: this validator's replica and what it does wrong (if anything). */
+  readonly poc?: { readonly replica: ReplicaReader | null; readonly behaviour: PocSimBehaviour };
 }
 
 export class ReplicaNode implements SimNode {
@@ -76,11 +82,14 @@ export class ReplicaNode implements SimNode {
     const mempool = new Mempool({ maxTxs: 5_000, maxBytes: 8 << 20, maxPerSender: 1_000, senderRate: { perSecond: 10_000, burst: 10_000 }, txWindow: s.chain.txWindow, maxTxBytes: s.chain.maxTxBytes });
     // Fake transaction signatures pass the fast path; anything else (a forgery) still meets ZIP-215.
     const verifier = new Verifier({ fast: fakeTxVerifier, global: { perSecond: 1_000_000, burst: 1_000_000 }, perClient: { perSecond: 1_000_000, burst: 1_000_000 } });
-    const app = new ChainApp({ engine: this.engine, chain: s.chain, genesisHash: s.genesisHash, verifier, mempool });
+    const pocParams = s.config.poc?.params;
+    const app = new ChainApp({ engine: this.engine, chain: s.chain, genesisHash: s.genesisHash, verifier, mempool, keepCommittedStates: pocParams === undefined ? 0 : pocParams.popWindow + 2 });
     this.application = app;
     const bounds = { maxTxsPerBlock: s.chain.maxTxsPerBlock, maxTxBytes: s.chain.maxTxBytes };
     const start = await loadSnapshot(this.disk, app, bounds);
-    const core = new ConsensusCore(s.config, app, s.signer, s.verifier, this.disk.safety, start.tip);
+    // The PoC rules read two chain facts (which row a transaction writes, and its leaf index) from the app.
+    const config: ConsensusConfig = s.config.poc === undefined ? s.config : { ...s.config, poc: { ...s.config.poc, targetOf: (tx) => app.targetOf(tx), rowIndex: (t) => app.rowIndex(t) } };
+    const core = new ConsensusCore(config, app, s.signer, s.verifier, this.disk.safety, start.tip);
     if (start.consensusState) core.importState(start.consensusState);
     const replay = await replayLog(this.disk, app, core, start.fromHeight, bounds, () => undefined);
     const incarnation = this.incarnation;
@@ -105,9 +114,17 @@ export class ReplicaNode implements SimNode {
             const applied = c.result.receipts.filter((r) => r.status === 'applied' && r.txid !== null).map((r) => r.txid!);
             this.host.committed(this, c.block, c.qc, c.result.stateRoot, applied);
           }
+          const last = commits[commits.length - 1];
+          if (last !== undefined && this.host.consensusState !== undefined) this.host.consensusState(this, last.block.header.height, toHex(sha256(encodeChainState(core.committedState))));
         },
         note: (n) => live() && this.host.note(this, n),
       },
+      ...(pocParams !== undefined && s.poc !== undefined ? {
+        poc: {
+          chainId: s.chain.chainId, self: s.index, epochLength: s.config.epochLength, params: pocParams, sign: (m: Uint8Array) => s.signer.sign(m),
+          replica: () => s.poc!.replica, ...(proverMisbehaviour(s.poc.behaviour) !== undefined ? { misbehave: proverMisbehaviour(s.poc.behaviour)! } : {}),
+        },
+      } : {}),
       onFatal: (e) => {
         if (e instanceof Crash || !live()) return;
         // What makes a real validator exit: a bug the simulation must report, and a crash.

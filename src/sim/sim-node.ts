@@ -30,6 +30,8 @@ export interface SimHost {
   /** A block this node committed (and, in replica mode, made durable), with the state root it reached. */
   committed(node: SimNode, block: Block, qc: QC, stateRoot: Uint8Array | undefined, appliedTxids: readonly string[]): void;
   note(node: SimNode, note: Note): void;
+  /** The digest of the consensus state a node reached at `height` (replica mode). */
+  consensusState?(node: SimNode, height: number, digest: string): void;
   /** The node died (a crash point was reached, or its power was cut); it restarts after `restartAfter` ms. */
   died(node: SimNode, restartAfter: number): void;
 }

@@ -26,6 +26,7 @@ import { ReplicaNode } from './replica-node.ts';
 import { Crash } from './sim-disk.ts';
 import type { SimHost, SimNode } from './sim-node.ts';
 import { messageRound, TargetedAttack } from './targeted-attack.ts';
+import { simPocConfig, simPocParams, simReplica, type PocSimBehaviour } from './poc-world.ts';
 
 export { BREAK_SCENARIOS, BREAKABLE_RULES, SCENARIO_CLASSES, type BreakableRule, type ByzantineMode, type ScenarioClass, type SimFaults } from './faults.ts';
 
@@ -59,6 +60,11 @@ export interface SimOptions {
    */
   readonly mode?: 'replica' | 'core';
   readonly wasm?: WebAssembly.Module;
+  /**
+   * Proof of capacity (replica mode): what each validator does with its challenges, by index.
+   * Implies real Ed25519 keys (PoC items are checked with ZIP-215 like on a real chain).
+   */
+  readonly poc?: readonly PocSimBehaviour[];
 }
 
 export interface SimStats {
@@ -92,6 +98,10 @@ export interface SimStats {
   adversary: string;
   /** With faults.killAt: the longest time an honest node went without a commit after the kill. */
   maxGapAfterKillMs: number;
+  /** PoC epoch outcomes committed, as 'validator:outcome' → count (first honest node's view). */
+  pocOutcomes: Record<string, number>;
+  /** Leader weights of the last epoch the first honest node entered (PoC runs). */
+  leaderWeights: readonly number[];
 }
 
 export interface SimResult {
@@ -185,8 +195,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const targeted = byzMode === 'split-vote' || byzMode === 'stale-fork';
   const byzantine = byzMode === 'none' ? [] : pickByzantine(powers, targeted ? 1 : faults.byzantineCount ?? 1);
   const isByz = (i: number) => byzantine.includes(i);
-  const keys: SimKey[] = powers.map((_, i) => (opts.realSignatures === true ? realKey(opts.seed, i) : fakeKey(opts.seed, i)));
-  const verifier = opts.realSignatures === true ? realVerifier : fakeVerifier;
+  const realSigs = opts.realSignatures === true || opts.poc !== undefined;
+  if (opts.poc !== undefined && (mode !== 'replica' || opts.poc.length !== n)) throw new RangeError('poc needs replica mode and one behaviour per validator');
+  const keys: SimKey[] = powers.map((_, i) => (realSigs ? realKey(opts.seed, i) : fakeKey(opts.seed, i)));
+  const verifier = realSigs ? realVerifier : fakeVerifier;
   const validators: Validator[] = keys.map((k, i) => ({ publicKey: k.publicKey, power: powers[i]! }));
   const chainId = `sim-${opts.seed}`;
   const epochLength = opts.epochLength ?? 8;
@@ -194,16 +206,27 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const genesisRoot = mode === 'replica' ? (await MaEngine.instantiate(opts.wasm!, SIM_MA_PARAMS)).root() : new Uint8Array(32);
   const genesis = genesisBlock(chainId, 0, genesisRoot, validators);
   const chain = { chainId, txWindow: 100, maxTxsPerBlock: 64, maxBlockBytes: 1 << 20, maxTxBytes: 1024 };
+  const pocParams = opts.poc !== undefined ? simPocParams(epochLength) : null;
+  const pocConfig = pocParams === null ? {} : {
+    poc: {
+      ...simPocConfig(pocParams, chain.maxTxBytes, SIM_MA_PARAMS.dim),
+      // Each node answers these from its own app (replica-node.ts).
+      targetOf: (): never => { throw new Error('PoC targetOf is the node\'s'); },
+      rowIndex: (): never => { throw new Error('PoC rowIndex is the node\'s'); },
+    },
+  };
   const config = (self: number, unsafe: UnsafeSwitches | undefined): ConsensusConfig => ({
     chainId, validators, self, genesis: { timeMs: 0, stateRoot: genesisRoot }, epochLength, timeoutBaseMs: base,
-    blockIntervalMs: opts.blockIntervalMs ?? 20, limits: { maxSyncBlocks: 16, maxTxsPerBlock: chain.maxTxsPerBlock }, unsafe,
+    blockIntervalMs: opts.blockIntervalMs ?? 20, limits: { maxSyncBlocks: 16, maxTxsPerBlock: chain.maxTxsPerBlock }, unsafe, ...pocConfig,
   });
+  const replicas = opts.poc?.map((b, i) => simReplica(chainId, keys[i]!.publicKey, pocParams!, b)) ?? null;
 
   const checks = new SimChecks(isByz, faults.killAt);
+  if (opts.poc !== undefined) checks.pocHonest = (v) => opts.poc![v] === 'honest';
   const stats: SimStats = {
     events: 0, virtualMs: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, commits: 0, maxHeight: 0, minHonestHeight: 0, rounds: 0,
     timeouts: 0, tcsFormed: 0, evidence: 0, slashingEvents: 0, crashes: 0, powerCuts: 0, equivocations: 0, syncBlocks: 0, signedChecked: 0,
-    txsSubmitted: 0, tornTails: 0, faults: describeFaults(faults), attack: '', adversary: '', maxGapAfterKillMs: 0,
+    txsSubmitted: 0, tornTails: 0, faults: describeFaults(faults), attack: '', adversary: '', maxGapAfterKillMs: 0, pocOutcomes: {}, leaderWeights: [],
   };
 
   const queue = new EventQueue<SimEvent>();
@@ -234,6 +257,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     cancel: (h) => { if (h >= 0) cancelled.add(h); },
     committed: (node, block, _qc, root, applied) => checks.onCommit(node, block, root, applied, now),
     note: (node, note) => checks.onNote(node, note),
+    consensusState: (node, height, digest) => checks.onConsensusState(node, height, digest),
     died: (node, restartAfter) => {
       stats.crashes++;
       push({ at: Math.min(now + restartAfter, healAt), kind: 'restart', inst: node.id });
@@ -280,7 +304,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     const clock = faults.clockSkew === true ? { offset: rng.int(0, 100_000), rate: rng.int(950, 1050) } : { offset: 0, rate: 1000 };
     const common = { id, index, honest, clock, config: config(index, unsafe), signer: keys[index]!.signer, verifier };
     instances.push(mode === 'replica'
-      ? new ReplicaNode({ ...common, validators: n, wasm: opts.wasm!, ma: SIM_MA_PARAMS, chain, genesisHash: genesis.hash, snapshotEvery: 25, poolLateMs: faults.maxDelayMs ?? 20 }, host)
+      ? new ReplicaNode({
+        ...common, validators: n, wasm: opts.wasm!, ma: SIM_MA_PARAMS, chain, genesisHash: genesis.hash, snapshotEvery: 25, poolLateMs: faults.maxDelayMs ?? 20,
+        ...(replicas !== null ? { poc: { replica: replicas[index]!, behaviour: opts.poc![index]! } } : {}),
+      }, host)
       : new CoreNode({ ...common, genesis, genesisRoot }, host));
   };
   for (let i = 0; i < n; i++) {
@@ -456,6 +483,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   stats.maxHeight = checks.maxHeight;
   stats.slashingEvents = checks.slashingEvents;
   stats.maxGapAfterKillMs = checks.maxGapAfterKillMs;
+  stats.pocOutcomes = checks.pocOutcomeCounts();
+  const firstHonest = instances.find((x) => x.honest);
+  if (opts.poc !== undefined && firstHonest !== undefined) stats.leaderWeights = [...firstHonest.core.committedState.epochInfo.powers];
   stats.minHonestHeight = Math.min(...honest.map((x) => checks.lastHeight(x)));
   for (const inst of instances) {
     const m = inst.core.metrics;

@@ -88,7 +88,9 @@ test('wrong answers: each content check catches its own tampering', () => {
   assert.equal(check(withPop((o) => ({ ...o, row: { ...o.row, slot: (o.row.slot + 1) % 4, index: o.row.index + 1 } }))), { kind: 'wrong', fault: 'tx_target', item: 0 });
   assert.equal(check(withPop((o) => ({ ...o, row: { ...o.row, values: o.row.values.map((x) => x + 1) } }))), { kind: 'wrong', fault: 'row_proof', item: 0 });
   assert.throws(() => check(a, { ...ctx, block: (h) => (h === a.pop[0]!.height ? null : ctx.block(h)) }), /not available/, 'a node without a window block is a caller bug, not a verdict');
-  assert.equal(check(a, { ...ctx, targetOf: () => null }), { kind: 'wrong', fault: 'tx_target', item: 0 });
+  // A transaction the chain cannot execute writes no row: its place in the block is the whole proof.
+  assert.equal(check(a, { ...ctx, targetOf: () => null }).kind, 'ontime');
+  assert.equal(check(withPop((o) => ({ ...o, tx: flip(o.tx) })), { ...ctx, targetOf: () => null }), { kind: 'wrong', fault: 'tx_path', item: 0 });
 });
 
 test('PoP off (popSamples 0): only chunks are asked', () => {
