@@ -28,10 +28,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   metrics: [],
   // Proof of capacity / processing: pure checks below consensus, which keeps the PoC state per branch.
   poc: ['codec', 'crypto', 'engine'],
-  host: ['codec', 'crypto', 'engine', 'util'],
+  // host/poc-store.ts keeps the PoC replica on disk and assembles answers with src/poc.
+  host: ['codec', 'crypto', 'engine', 'poc', 'util'],
   rpc: ['chain', 'codec', 'crypto', 'engine', 'metrics', 'util'],
   node: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'poc', 'rpc', 'store', 'util'],
-  cli: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'node', 'rpc', 'sim', 'store', 'util'],
+  cli: ['chain', 'codec', 'consensus', 'crypto', 'driver', 'engine', 'host', 'metrics', 'net', 'node', 'poc', 'rpc', 'sim', 'store', 'util'],
 };
 
 /** Folders whose code runs anywhere (browsers, the simulator): no node:* imports. */

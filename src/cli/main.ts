@@ -23,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   chaos: { summary: 'seeded faults (kill -9, pauses, restarts, 2 down) on a flooded localnet, then a Jepsen-style check', load: async () => (await import('./chaos.ts')).command },
   sim: { summary: 'deterministic simulator: many seeds, or replay one exactly', load: async () => (await import('./sim.ts')).command },
   relay: { summary: 'forward TCP connections with a one-way delay and optional loss (WAN emulation without netem)', load: async () => (await import('./relay.ts')).command },
+  poc: { summary: 'proof-of-capacity replica on disk: `poc init` builds it, `poc prove` answers a challenge, `poc check` scrubs it', load: async () => (await import('./poc.ts')).command },
   poll: { summary: 'watch height, state root, peers and syncing of one or more nodes', load: async () => (await import('./poll.ts')).command },
 };
 

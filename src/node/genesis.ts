@@ -300,7 +300,8 @@ export function generateGenesis(o: GenerateOptions): { genesis: Genesis; keys: K
   return { genesis: buildGenesis(o, validators), keys };
 }
 
-function seededKey(seed: number, index: number): Uint8Array {
+/** The localnet key seed of validator `index` under `--key-seed seed` (also `numchain poc init --key-seed`). */
+export function seededKey(seed: number, index: number): Uint8Array {
   const out = new Uint8Array(32);
   const view = new DataView(out.buffer);
   view.setUint32(0, seed >>> 0);
