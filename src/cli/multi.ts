@@ -17,6 +17,7 @@ const FLAGS = {
   'block-interval': { type: 'number', help: 'ms a leader waits before proposing (new genesis only)', default: 50 },
   'timeout-base': { type: 'number', help: 'base round timeout, ms (new genesis only)', default: 1000 },
   'key-seed': { type: 'number', help: 'deterministic validator keys (new genesis only)', default: 1 },
+  poc: { type: 'boolean', help: 'proof of capacity and processing with the default parameters (new genesis only; docs/poc-pop.md): each validator builds a 4 MiB replica at first start' },
   'log-level': { type: 'string', help: 'debug, info, warn or error', default: 'info' },
   help: { type: 'boolean', help: 'show this help' },
 } as const;
@@ -49,6 +50,7 @@ export const command: Command = {
       blockIntervalMs: f['block-interval'],
       timeoutBaseMs: f['timeout-base'],
       keySeed: f['key-seed'],
+      ...(f.poc ? { poc: {} } : {}),
       logLevel: f['log-level'] as 'info',
     });
     let which = [...Array(net.size).keys()];

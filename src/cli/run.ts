@@ -33,6 +33,8 @@ export const RUN_FLAGS = {
   'snapshot-every': { type: 'number', help: 'write a snapshot every N blocks (0 = never)', default: 200 },
   'verify-workers': { type: 'number', help: 'worker threads verifying transaction signatures (0 = on the main thread)', default: 2 },
   'verify-nice': { type: 'number', help: 'nice value of those threads (0-19; higher yields the cores to consensus first)', default: 10 },
+  'poc-dir': { type: 'string', help: 'with proof of capacity in genesis: where the replica lives (default DATA_DIR/poc; build one with numchain poc init)' },
+  'poc-chunks': { type: 'number', help: 'with proof of capacity: chunks of the replica built at first start if there is none (default genesis poc.targetChunks; 0: build none)' },
   'no-ui': { type: 'boolean', help: 'do not serve the dashboard (GET / on the HTTP API address)' },
   cors: { type: 'string', help: 'let pages on this origin (e.g. http://localhost:8080, or *) use the HTTP API from a browser' },
   'log-level': { type: 'string', help: 'debug, info, warn or error', default: 'info' },
@@ -75,6 +77,8 @@ export interface RunSettings {
   readonly snapshotEvery: number;
   readonly verifyWorkers: number;
   readonly verifyNice: number;
+  readonly pocDir: string | undefined;
+  readonly pocChunks: number | undefined;
   readonly logLevel: LogLevel;
   /** serve the dashboard at GET / */
   readonly ui: boolean;
@@ -129,6 +133,8 @@ export function resolveRunSettings(argv: readonly string[]): RunSettings | null 
     snapshotEvery: f['snapshot-every'],
     verifyWorkers: f['verify-workers'],
     verifyNice: f['verify-nice'],
+    pocDir: f['poc-dir'],
+    pocChunks: f['poc-chunks'],
     logLevel: level,
     ui: f['no-ui'] !== true,
     cors: corsOrigin(f.cors),
@@ -218,6 +224,8 @@ export const command: Command = {
       snapshotEvery: s.snapshotEvery,
       verifyWorkers: s.verifyWorkers,
       verifyNice: s.verifyNice,
+      ...(s.pocDir !== undefined ? { pocDir: s.pocDir } : {}),
+      ...(s.pocChunks !== undefined ? { pocChunks: s.pocChunks } : {}),
     });
     const rpcAddr = parseHostPort(s.rpc, '--rpc');
     const ui = s.ui ? loadUiAssets(UI_DIR, engineWasmBytes()) : null;

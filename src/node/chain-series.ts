@@ -72,6 +72,21 @@ export class ChainSeries {
     m.byzantineValidators.set(byz.length);
     m.byzantineValidatorsPower.set(byz.reduce((n, i) => n + g.validators[i]!.bond, 0));
     node.core.currentPowers().forEach((p, i) => m.validatorEffectivePower.set(m.validatorLabel(i), p));
+    node.core.currentEpoch().powers.forEach((p, i) => m.validatorLeaderWeight.set(m.validatorLabel(i), p));
+    const poc = node.core.committedState.poc;
+    if (poc !== null) {
+      poc.validators.forEach((s, i) => {
+        m.pocReliability.set(m.validatorLabel(i), s.rel);
+        m.pocCapacityChunks.set(m.validatorLabel(i), s.active?.chunks ?? 0);
+      });
+      const st = node.replica.prover?.stats;
+      if (st !== undefined) {
+        m.pocCommitsSent.set(st.commitsSent);
+        m.pocAnswersSent.set(st.answersSent);
+        m.pocAnswersFailed.set(st.answersFailed);
+        m.pocAnswerSeconds.set(st.lastAnswerMs / 1000);
+      }
+    }
   }
 
   private async blockAt(h: number): Promise<Block> {

@@ -4,7 +4,8 @@ import { rejectKind, type RejectKind } from '../chain/reject-reasons.ts';
 import { txFromJson, TxError } from '../chain/tx.ts';
 import { toHex } from '../crypto/sha256.ts';
 import type { RowTarget } from '../engine/types.ts';
-import type { BlockJson, GenesisJson, HealthJson, NodeApi, ParamsJson, RawBlockJson, ReceiptJson, SnapshotJson, StateJson, SubmitResult } from '../rpc/api.ts';
+import type { BlockJson, GenesisJson, HealthJson, NodeApi, ParamsJson, RawBlockJson, ReceiptJson, SnapshotJson, StateJson, SubmitResult, ValidatorsJson } from '../rpc/api.ts';
+import { capacityPermille } from '../poc/weight.ts';
 import { ChainSeries } from './chain-series.ts';
 import { NODE_VERSION, type NumchainNode } from './node.ts';
 import { b64, decodeRecord, type BlockRecord } from '../driver/records.ts';
@@ -178,6 +179,40 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
         votingPower: g.validators.map((v) => v.bond),
         slashing: node.core.slashingLog,
         pending: node.core.pendingEvidence().map((e) => ({ kind: e.kind, validator: e.validator, round: e.round })),
+      };
+    },
+
+    validators(): ValidatorsJson {
+      const st = node.core.committedState;
+      const poc = st.poc;
+      const params = g.poc;
+      const effective = node.core.currentPowers();
+      const commitment = (c: { root: Uint8Array; chunks: number } | null) => (c === null ? null : { root: toHex(c.root), chunks: c.chunks });
+      return {
+        epoch: st.epochInfo.epoch,
+        height: node.core.committedHeight,
+        poc: poc !== null,
+        validators: g.validators.map((v, i) => {
+          const s = poc?.validators[i];
+          return {
+            index: i,
+            name: v.name,
+            publicKey: v.publicKey,
+            votingPower: v.bond,
+            effectivePower: effective[i] ?? 0,
+            leaderWeight: st.epochInfo.powers[i] ?? 0,
+            ...(s !== undefined && params !== undefined ? {
+              poc: {
+                active: commitment(s.active),
+                pending: commitment(s.pending),
+                capacityPermille: capacityPermille(s, params),
+                reliabilityPermille: s.rel,
+                answeredThisEpoch: poc!.answered[i] === true,
+                history: node.core.pocLog.filter((o) => o.validator === i).map((o) => ({ epoch: o.epoch, outcome: o.outcome, reliability: o.relAfter })),
+              },
+            } : {}),
+          };
+        }),
       };
     },
 

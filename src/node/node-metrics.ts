@@ -60,6 +60,7 @@ export class NodeTelemetry {
     return {
       note: (n: Note) => {
         if (n.type === 'slashing') m.slashingEvents.inc();
+        else if (n.type === 'poc_outcome') m.pocOutcomes.labels(String(n.outcome.validator), n.outcome.outcome).inc();
         else if (n.type === 'state_root_mismatch') m.stateRootMismatches.inc();
       },
       admitted: (txid, gossiped) => {

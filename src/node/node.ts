@@ -39,6 +39,11 @@ import { ReceiptIndex } from './receipt-index.ts';
 import { QueueWatchdog } from './queue-watchdog.ts';
 import { REJECT_REASONS } from '../chain/reject-reasons.ts';
 import { KIND_TO_NET, kindOfNet } from './wire-kinds.ts';
+import { ensureReplica, PocReplicaSource } from './poc-replica.ts';
+import { maxAnswerBytes } from '../poc/params.ts';
+import { wireLimits } from '../poc/wire.ts';
+import type { PocConfig } from '../consensus/types.ts';
+import type { PocProverParts } from '../driver/poc-prover.ts';
 
 export { REJECT_REASONS } from '../chain/reject-reasons.ts';
 
@@ -75,6 +80,10 @@ export interface NodeOptions {
    * admission, so this shortens rounds without changing how much gets verified.
    */
   readonly verifyNice?: number;
+  /** where this validator keeps its PoC replica (default <dataDir>/poc); used when genesis has `poc` */
+  readonly pocDir?: string;
+  /** chunks of the replica built at first start when there is none (default genesis poc.targetChunks; 0: build none) */
+  readonly pocChunks?: number;
 }
 
 /** The process clock: what the core sees (injectable), Node timers, and performance.now for metrics. */
@@ -126,6 +135,8 @@ export class NumchainNode {
     now: () => number,
     tipQc: QC,
     private readonly pool: VerifyPool | null,
+    prover: PocProverParts | undefined,
+    private readonly pocSource: PocReplicaSource | null,
   ) {
     this.metrics = metrics;
     this.receipts = receipts;
@@ -156,6 +167,7 @@ export class NumchainNode {
         },
       },
       onFatal: (e) => this.die(e),
+      ...(prover !== undefined ? { poc: prover } : {}),
     });
     const replica = this.replica;
     this.watchdog = new QueueWatchdog(
@@ -198,7 +210,22 @@ export class NumchainNode {
       const gHash = genesisHash(genesis.chainId, genesis.genesisTime, genesisRoot, validators);
       const verifier = new Verifier({ fast: await loadFastVerifier() });
       const mempool = new Mempool({ ...DEFAULT_MEMPOOL_OPTIONS, senderRate: { perSecond: 2000, burst: 4000 }, maxPerSender: 4096, maxTxs: 50_000, maxBytes: 64 << 20, ...opts.mempool, txWindow: genesis.chain.txWindow, maxTxBytes: genesis.chain.maxTxBytes });
-      const app = new ChainApp({ engine, chain: { chainId: genesis.chainId, ...genesis.chain }, genesisHash: gHash, verifier, mempool });
+      const pocParams = genesis.poc;
+      // PoP answers prove rows as they stood after recent blocks: keep those states (one checkpoint each).
+      const app = new ChainApp({ engine, chain: { chainId: genesis.chainId, ...genesis.chain }, genesisHash: gHash, verifier, mempool, keepCommittedStates: pocParams === undefined ? 0 : pocParams.popWindow + 2 });
+      let poc: { config: PocConfig; source: PocReplicaSource; maxBytesPerBlock: number } | null = null;
+      if (pocParams !== undefined) {
+        const dim = genesis.ma.dim;
+        const wire = wireLimits(pocParams, genesis.chain.maxTxBytes, dim, maxAnswerBytes(pocParams, genesis.chain.maxTxBytes, dim));
+        const dir = opts.pocDir ?? join(opts.dataDir, 'poc');
+        await ensureReplica(dir, { chainId: genesis.chainId, publicKey: fromHex(genesis.validators[opts.index]!.publicKey, 'publicKey', 32), params: pocParams, chunks: opts.pocChunks ?? pocParams.targetChunks }, log);
+        poc = {
+          config: { params: pocParams, wire, targetOf: (tx) => app.targetOf(tx), rowIndex: (t) => app.rowIndex(t) },
+          source: new PocReplicaSource(dir, log),
+          // two items per validator in one block at most (consensus/core-state.ts)
+          maxBytesPerBlock: 2 * genesis.validators.length * wire.maxBytes,
+        };
+      }
       const blockLog = await BlockLog.open(layout.blockLog, { logger: storeLogger(log) });
       if (blockLog.openReport.tornTail) log.warn('cut a torn tail off the block log (a crash mid-write)', { ...blockLog.openReport.tornTail });
       const snapshots = await SnapshotStore.open(layout.snapshotsDir, { keep: opts.snapshotsKept ?? 3, logger: storeLogger(log) });
@@ -238,7 +265,8 @@ export class NumchainNode {
           blockIntervalMs: genesis.consensus.blockIntervalMs,
           slashPermille: genesis.consensus.slashPermille,
           randaoPenaltyPermille: genesis.consensus.randaoPenaltyPermille,
-          limits: { maxTxsPerBlock: bounds.maxTxsPerBlock, maxBlockBytes: genesis.chain.maxBlockBytes, maxMessageBytes: genesis.chain.maxBlockBytes + (1 << 20) },
+          limits: { maxTxsPerBlock: bounds.maxTxsPerBlock, maxBlockBytes: genesis.chain.maxBlockBytes, maxMessageBytes: genesis.chain.maxBlockBytes + (1 << 20) + (poc?.maxBytesPerBlock ?? 0) },
+          ...(poc !== null ? { poc: poc.config } : {}),
         },
         app,
         // Deterministic Ed25519: libsodium/OpenSSL sign the same bytes as noble, ~40× faster.
@@ -268,7 +296,7 @@ export class NumchainNode {
         relayGossip: false,
         tls: opts.peerTls ?? true,
         onTlsRefused: rateLimitedRefusalLog((msg, f) => log.warn(msg, f), () => performance.now()),
-        maxFrameBytes: genesis.chain.maxBlockBytes * 2 + (4 << 20),
+        maxFrameBytes: genesis.chain.maxBlockBytes * 2 + (4 << 20) + 2 * (poc?.maxBytesPerBlock ?? 0),
       });
 
       const workers = opts.verifyWorkers ?? 2;
@@ -277,7 +305,12 @@ export class NumchainNode {
       if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new Error(`verifyNice must be an integer 0..19, got ${nice}`);
       const pool = workers > 0 ? new VerifyPool(workers, { nice }) : null;
       const tipQc = replay.tipQc ?? start.tip?.qc ?? core.highestQC;
-      const node = new NumchainNode(genesis, opts.index, engine, app, mempool, core, transport, storage, lock, log, opts, metrics, receipts, now, tipQc, pool);
+      const signer = nodeSigner(secretKey);
+      const prover: PocProverParts | undefined = poc === null ? undefined : {
+        chainId: genesis.chainId, self: opts.index, epochLength: genesis.consensus.epochLength, params: pocParams!,
+        sign: (m) => signer.sign(m), replica: () => poc!.source.get(),
+      };
+      const node = new NumchainNode(genesis, opts.index, engine, app, mempool, core, transport, storage, lock, log, opts, metrics, receipts, now, tipQc, pool, prover, poc?.source ?? null);
       node.lastBlockTime = core.committedHeight > 0 ? core.committedBlock.header.timestamp : null;
       node.metrics.height.set(core.committedHeight);
       return node;
@@ -312,6 +345,7 @@ export class NumchainNode {
     await this.replica.stop();
     await this.transport.stop();
     await this.pool?.close();
+    this.pocSource?.close();
     this.receipts.close();
     for (const ws of this.blockWaiters.values()) for (const w of ws) w();
     this.blockWaiters.clear();

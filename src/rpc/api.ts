@@ -132,6 +132,8 @@ export interface NodeApi {
   state(t: RowTarget): StateJson | Promise<StateJson>;
   /** Committed evidence and current voting powers. */
   evidence(): unknown;
+  /** Every validator: bond, effective power, leader weight and, with PoC, its proofs (ValidatorsJson). */
+  validators?(): ValidatorsJson;
   metricsText(): Promise<string>;
   readonly metricsContentType: string;
   /** The genesis document (GET /genesis). */
@@ -141,3 +143,36 @@ export interface NodeApi {
   /** The newest valid snapshot, or null when none was written yet. */
   latestSnapshot?(): Promise<SnapshotJson | null>;
 }
+
+/** GET /validators: who leads how often, and why (docs/poc-pop.md, "Weight"). */
+export interface ValidatorsJson {
+  readonly epoch: number;
+  readonly height: number;
+  /** false: the chain has no proof of capacity (leader weight = effective power) */
+  readonly poc: boolean;
+  readonly validators: readonly ValidatorJson[];
+}
+
+export interface ValidatorJson {
+  readonly index: number;
+  readonly name: string;
+  readonly publicKey: string;
+  /** bonded power: what QCs and TCs count; never changes */
+  readonly votingPower: number;
+  /** bond after slashing and RANDAO penalties */
+  readonly effectivePower: number;
+  /** this epoch's leader weight (effective power × the PoC factor) */
+  readonly leaderWeight: number;
+  readonly poc?: {
+    /** commitment challenged this epoch (null: none in force) */
+    readonly active: { readonly root: string; readonly chunks: number } | null;
+    /** commitment in force from the next epoch */
+    readonly pending: { readonly root: string; readonly chunks: number } | null;
+    readonly capacityPermille: number;
+    readonly reliabilityPermille: number;
+    readonly answeredThisEpoch: boolean;
+    /** recent epoch outcomes committed, newest last */
+    readonly history: readonly { readonly epoch: number; readonly outcome: string; readonly reliability: number }[];
+  };
+}
+

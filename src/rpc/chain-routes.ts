@@ -80,6 +80,12 @@ export function chainRoutes(api: NodeApi, o: ChainRouteOptions): Routes {
     '/receipt/:txid': { GET: getReceipt },
     '/state/:shard/:layer/:slot': { GET: getState },
     '/evidence': { GET: () => api.evidence() },
+    '/validators': {
+      GET: () => {
+        if (!api.validators) throw refuse(404, 'not_found', 'not_found', 'path', 'this node does not serve its validators');
+        return api.validators();
+      },
+    },
     '/metrics': { GET: getMetrics },
   };
 }

@@ -6,7 +6,7 @@ import { buildTx, txLimits, type SignedTx, type TxFields, type TxJson, type TxLi
 import { fromHex, HexError, bytesEqual, toHex } from '../crypto/sha256.ts';
 import { verifyRowProof } from '../engine/proof.ts';
 import type { RowProof, RowTarget } from '../engine/types.ts';
-import type { BlockJson, HealthJson, ParamsJson, ReceiptJson, StateJson } from './api.ts';
+import type { BlockJson, HealthJson, ParamsJson, ReceiptJson, StateJson, ValidatorsJson } from './api.ts';
 import { DEFAULT_MAX_WAIT_MS, TXID_RE, type BatchResultJson } from './wire.ts';
 
 /**
@@ -250,6 +250,10 @@ export class NumchainClient {
       if (!bytesEqual(trusted, root)) bad(`the returned stateRoot ${s.stateRoot} is not the trusted root ${toHex(trusted)}`, 'stateRoot');
     }
     return { ...s, verified: true };
+  }
+
+  async validators(): Promise<ValidatorsJson> {
+    return (await this.request('GET', '/validators')).body as ValidatorsJson;
   }
 
   async evidence(): Promise<unknown> {

@@ -11,6 +11,7 @@ import { generateGenesis, readGenesis, writeGenesisFiles, type Genesis } from '.
 import type { HealthJson } from '../../rpc/api.ts';
 import { NumchainClient } from '../../rpc/client.ts';
 import { findFreePortBlock, portsFree } from './ports.ts';
+import type { PocParams } from '../../poc/params.ts';
 
 export const BIN = resolve(import.meta.dirname, '..', '..', '..', 'bin', 'numchain.js');
 
@@ -30,6 +31,9 @@ export interface LocalnetOptions {
   readonly keySeed?: number;
   readonly blockIntervalMs?: number;
   readonly timeoutBaseMs?: number;
+  readonly epochLength?: number;
+  /** proof of capacity (new genesis only): a `poc` block with these parameters (the rest default) */
+  readonly poc?: Partial<PocParams>;
   readonly maxTxsPerBlock?: number;
   readonly chainId?: string;
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -142,7 +146,9 @@ export class Localnet {
         consensus: {
           ...(opts.blockIntervalMs === undefined ? {} : { blockIntervalMs: opts.blockIntervalMs }),
           ...(opts.timeoutBaseMs === undefined ? {} : { timeoutBaseMs: opts.timeoutBaseMs }),
+          ...(opts.epochLength === undefined ? {} : { epochLength: opts.epochLength }),
         },
+        ...(opts.poc === undefined ? {} : { poc: opts.poc }),
       });
       genesisPath = writeGenesisFiles(join(dir, 'genesis.json'), g, keys).genesis;
       genesis = g;
