@@ -7,7 +7,8 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keypairFromSeed } from '../../src/crypto/ed25519.ts';
-import { toHex } from '../../src/crypto/sha256.ts';
+import { fromHex, toHex } from '../../src/crypto/sha256.ts';
+import { deriveChallenge } from '../../src/poc/challenge.ts';
 import { seededKey } from '../../src/node/genesis.ts';
 import { ranges } from '../../src/cli/poc.ts';
 import { runCli } from '../helpers/node-process.ts';
@@ -51,6 +52,12 @@ test('init → check → prove: root printed and stored, clean scrub, timed answ
   const bad = await cli('check', '--dir', d);
   assert.is(bad.code, 1, bad.output);
   assert.match(bad.output, 'BAD: 10 chunks do not match the tree: 100-109');
+  // an epoch whose challenge opens one of them: prove says so and exits 1
+  let epoch = 0;
+  while (!deriveChallenge('pocnet', fromHex(SEED), epoch, 1, fromHex(root!), 512, { k: 8, popSamples: 0, popWindow: 1 }).chunks.some((c) => c >= 100 && c <= 110)) epoch++;
+  const hit = await cli('prove', '--dir', d, '--epoch-seed', SEED, '--epoch', String(epoch), '--validator', '1');
+  assert.is(hit.code, 1, hit.output);
+  assert.match(hit.output, /BAD: chunks [\d, -]+ do not match the stored tree; this answer would count as a wrong fault/);
 });
 
 test('--key FILE and --public-key give the same replica; errors and usage', async () => {
