@@ -125,7 +125,7 @@ export class CoreState {
       maxEvidencePerBlock: this.limits.maxEvidencePerBlock, certs: this.certs, leaders: this.leaders,
       ...(config.poc !== undefined ? { poc: pocRules(config, this.certs.validators.map((v) => v.publicKey)) } : {}),
     };
-    this.pocPool = config.poc !== undefined ? new PocPool(4 * config.validators.length, 4 * config.poc.wire.maxBytes * config.validators.length) : null;
+    this.pocPool = config.poc !== undefined ? new PocPool(config.validators.length) : null;
     this.detector = new EquivocationDetector(this.limits.equivocationWindowRounds, 64 * 4 * this.limits.equivocationWindowRounds);
     this.pool = new EvidencePool(this.limits.maxEvidencePool, this.limits.evidenceWindowRounds);
     const tipBlock = committedTip?.block ?? this.genesis;
@@ -335,10 +335,11 @@ export class CoreState {
       this.log('debug', 'PoC item dropped: this chain has no proof of capacity');
       return;
     }
-    const verdict = this.pocPool.add(item, this.tip.state.epochInfo.epoch, this.rules.poc);
-    if (verdict === 'malformed') fail('bad_poc', 'poc.item', 'not a PoC commit or answer');
+    const verdict = this.pocPool.add(item, this.tip.state.epochInfo.epoch, this.rules.poc, (v, m, s) => this.certs.verifySig(v, m, s));
+    // A peer that sends these is faulty (or lying): counted as an invalid message, like a bad vote.
+    if (verdict === 'malformed') fail('bad_poc', 'poc.item', 'not a PoC commit or answer of a validator');
+    if (verdict === 'bad_signature') fail('bad_poc', 'poc.item', 'not signed by the validator it names');
     if (verdict === 'added' && gossip) this.send('all', { type: 'poc', item });
-    if (verdict === 'full') this.log('warn', 'PoC item dropped: the pool is full');
   }
 
   // ---- evidence ----------------------------------------------------------------------------

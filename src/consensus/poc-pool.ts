@@ -1,35 +1,36 @@
 // PoC items (commits and answers) waiting to be included: from this validator's prover and gossiped
-// by the others. Bounded by count and bytes; an answer is kept only while its epoch is current, a
-// commit until a committed block carries it. The proposer tries each against its parent's state and
-// includes those that pass, so an item that can never pass costs one check per proposal until its
-// epoch ends, never a bad block.
-import { toHex } from '../crypto/sha256.ts';
-import { sha256 } from '../crypto/sha256.ts';
+// by the others. One slot per validator and kind (an answer per epoch): an item is kept only if it
+// is signed by the validator it names, and only the first one for its slot, so no peer can crowd a
+// validator's answer out of the pool or make proposers re-check a flood of variants. An answer is
+// kept while its epoch is current, a commit until a committed block carries it. The proposer tries
+// each against its parent's state and includes those that pass, never a bad block.
+import { sha256, toHex } from '../crypto/sha256.ts';
 import { ConsensusError } from './errors.ts';
 import { peekPocItem, pocApplyItem, type PocBranch, type PocItem, type PocRules } from './poc-state.ts';
 
 interface Pooled {
+  readonly id: string;
   readonly bytes: Uint8Array;
   readonly item: PocItem;
 }
 
-export type PocPoolVerdict = 'added' | 'duplicate' | 'full' | 'stale' | 'malformed';
+export type PocPoolVerdict = 'added' | 'duplicate' | 'stale' | 'malformed' | 'bad_signature';
 
 export class PocPool {
-  private readonly byId = new Map<string, Pooled>();
-  private bytes = 0;
+  /** slot (kind/validator[/epoch]) → the first valid item for it */
+  private readonly bySlot = new Map<string, Pooled>();
 
-  constructor(
-    private readonly maxItems: number,
-    private readonly maxBytes: number,
-  ) {}
+  constructor(private readonly validators: number) {}
 
   get size(): number {
-    return this.byId.size;
+    return this.bySlot.size;
   }
 
-  /** Keep `bytes` if it decodes as a PoC item for the current epoch or later (`epoch`). */
-  add(bytes: Uint8Array, epoch: number, rules: PocRules): PocPoolVerdict {
+  /**
+   * Keep `bytes` if it decodes as a PoC item of a known validator, for the current epoch `epoch` or
+   * later, signed by that validator (`verify`), and its slot is free.
+   */
+  add(bytes: Uint8Array, epoch: number, rules: PocRules, verify: (validator: number, message: Uint8Array, signature: Uint8Array) => boolean): PocPoolVerdict {
     let item: PocItem;
     try {
       item = peekPocItem(bytes, rules);
@@ -37,19 +38,21 @@ export class PocPool {
       if (e instanceof ConsensusError) return 'malformed';
       throw e;
     }
-    if (item.kind === 'answer' && item.epoch < epoch) return 'stale';
-    const id = toHex(sha256(bytes));
-    if (this.byId.has(id)) return 'duplicate';
-    if (this.byId.size >= this.maxItems || this.bytes + bytes.length > this.maxBytes) return 'full';
-    this.byId.set(id, { bytes, item });
-    this.bytes += bytes.length;
+    if (item.validator >= this.validators) return 'malformed';
+    // An answer for a later epoch than the next cannot be right: nobody knows that seed yet.
+    if (item.kind === 'answer' && (item.epoch < epoch || item.epoch > epoch + 1)) return 'stale';
+    const slot = slotOf(item);
+    if (this.bySlot.has(slot)) return 'duplicate';
+    if (!verify(item.validator, item.bodyBytes, item.signature)) return 'bad_signature';
+    this.bySlot.set(slot, { id: toHex(sha256(bytes)), bytes, item });
     return 'added';
   }
 
   /** Forget what a committed block carried, and answers of epochs before `epoch`. */
   prune(committed: readonly Uint8Array[], epoch: number): void {
-    for (const b of committed) this.remove(toHex(sha256(b)));
-    for (const [id, p] of this.byId) if (p.item.kind === 'answer' && p.item.epoch < epoch) this.remove(id);
+    if (this.bySlot.size === 0) return;
+    const gone = new Set(committed.map((b) => toHex(sha256(b))));
+    for (const [slot, p] of this.bySlot) if (gone.has(p.id) || (p.item.kind === 'answer' && p.item.epoch < epoch)) this.bySlot.delete(slot);
   }
 
   /**
@@ -60,7 +63,7 @@ export class PocPool {
     const out: Uint8Array[] = [];
     let cur = branch;
     let total = 0;
-    for (const p of this.byId.values()) {
+    for (const p of this.bySlot.values()) {
       if (out.length >= max) break;
       if (total + p.bytes.length > maxBytes) continue;
       try {
@@ -74,11 +77,8 @@ export class PocPool {
     }
     return out;
   }
+}
 
-  private remove(id: string): void {
-    const p = this.byId.get(id);
-    if (p === undefined) return;
-    this.byId.delete(id);
-    this.bytes -= p.bytes.length;
-  }
+function slotOf(item: PocItem): string {
+  return item.kind === 'answer' ? `answer/${item.validator}/${item.epoch}` : `commit/${item.validator}`;
 }

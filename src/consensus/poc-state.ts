@@ -72,23 +72,28 @@ export function pocEnterEpoch(b: PocBranch, closing: number, rules: PocRules): {
   return { branch: { validators, answered: b.answered.map(() => false), recent: b.recent, window: b.recent }, outcomes };
 }
 
-/** A PoC item decoded: which kind, and the validator it speaks for. */
-export type PocItem = { readonly kind: 'commit'; readonly validator: number } | { readonly kind: 'answer'; readonly validator: number; readonly epoch: number };
+/** A PoC item decoded: which kind, the validator it speaks for, and the bytes its signature covers. */
+export type PocItem = ({ readonly kind: 'commit' } | { readonly kind: 'answer'; readonly epoch: number }) & {
+  readonly validator: number;
+  readonly bodyBytes: Uint8Array;
+  readonly signature: Uint8Array;
+};
 
 /** Decode just enough of an item to route it; throws ConsensusError('bad_poc') naming the reason. */
 export function peekPocItem(item: Uint8Array, rules: PocRules): PocItem {
   // Commits are small: anything larger can only be an answer.
   if (item.length <= MAX_COMMIT_BYTES) {
     try {
-      return { kind: 'commit', validator: decodeCommit(item).body.validator };
+      const c = decodeCommit(item);
+      return { kind: 'commit', validator: c.body.validator, bodyBytes: c.bodyBytes, signature: c.signature };
     } catch (e) {
       if (!(e instanceof PocWireError)) throw e;
       if (e.code !== 'bad_domain') throw new ConsensusError('bad_poc', 'poc', `${e.code}: ${e.message}`);
     }
   }
   try {
-    const a = decodeAnswer(item, rules.wire).body;
-    return { kind: 'answer', validator: a.validator, epoch: a.epoch };
+    const a = decodeAnswer(item, rules.wire);
+    return { kind: 'answer', validator: a.body.validator, epoch: a.body.epoch, bodyBytes: a.bodyBytes, signature: a.signature };
   } catch (e) {
     if (!(e instanceof PocWireError)) throw e;
     throw new ConsensusError('bad_poc', 'poc', `${e.code}: ${e.message}`);

@@ -8,7 +8,9 @@ import { genesisHash, genesisQC, hashHeader, headerFromCanon, headerToCanon, mak
 import { CertVerifier } from '../../src/consensus/certs.ts';
 import { applyBlock, decodeChainState, encodeChainState, initialChainState, type ChainRules, type ChainState } from '../../src/consensus/chain-state.ts';
 import { ConsensusError } from '../../src/consensus/errors.ts';
+import { PocPool } from '../../src/consensus/poc-pool.ts';
 import type { PocRules } from '../../src/consensus/poc-state.ts';
+import { verifyZip215 } from '../../src/crypto/ed25519.ts';
 import type { Block, BlockHeader } from '../../src/consensus/types.ts';
 import { maxAnswerBytes } from '../../src/poc/params.ts';
 import { wireLimits } from '../../src/poc/wire.ts';
@@ -146,6 +148,28 @@ test('the PoC state survives a snapshot: encode, decode, same bytes and same wei
   // Chains without PoC keep writing the v2 state.
   assert.match(new TextDecoder().decode(encodeChainState(initialChainState(gh, [1, 1, 1])).subarray(0, 40)), 'consensus-state/v2');
   assert.ok(encodeCanonical(0).length > 0);
+});
+
+test('the pool keeps one item per validator and kind, signed by that validator: forgeries cannot crowd out an answer', () => {
+  const st = run(initialChainState(gh, [100, 100, 100], true), 1, EPOCH_LENGTH, { 1: [signedCommit(0, replicas[0]!), signedCommit(1, replicas[1]!)] });
+  const pool = new PocPool(3);
+  const verify = (v: number, m: Uint8Array, s: Uint8Array) => verifyZip215(keys[v]!.publicKey, m, s);
+  const epoch = st.epochInfo.epoch;
+  // Validator 2 signs an answer in validator 0's name: refused before it can take 0's slot.
+  const forged = sign(honestAnswer(0, replicas[0]!, context({ epoch, epochStart: epoch * EPOCH_LENGTH, epochSeed: st.epochInfo.seed, commitments: [replicas[0]!.commitment] })), 2);
+  assert.is(pool.add(forged, epoch, poc, verify), 'bad_signature');
+  assert.is(pool.add(answerFor(0, st), epoch, poc, verify), 'added');
+  assert.is(pool.add(answerFor(0, st, true), epoch, poc, verify), 'duplicate', 'one answer per validator and epoch');
+  assert.is(pool.add(answerFor(1, st), epoch, poc, verify), 'added');
+  assert.is(pool.add(answerFor(1, st), epoch + 2, poc, verify), 'stale');
+  assert.is(pool.add(new Uint8Array([1, 2, 3]), epoch, poc, verify), 'malformed');
+  // The proposer includes both honest answers; once committed they leave the pool.
+  const items = pool.select(st.poc!, EPOCH_LENGTH + 1, epoch, st.epochInfo.seed, poc, 6, 1 << 20);
+  assert.is(items.length, 2);
+  const next = run(st, EPOCH_LENGTH + 1, EPOCH_LENGTH + 1, { [EPOCH_LENGTH + 1]: items });
+  assert.equal(next.poc!.answered, [true, true, false]);
+  pool.prune(items, epoch);
+  assert.is(pool.size, 0);
 });
 
 test.run();
