@@ -14,7 +14,7 @@ import { enterEpoch, initialChainState, leaderInputs, type ChainRules, type Chai
 import { ConsensusError, fail } from './errors.ts';
 import { EquivocationDetector, EvidencePool } from './evidence.ts';
 import { LeaderSelector } from './leader.ts';
-import { PocPool } from './poc-pool.ts';
+import { PocPool, type PocPoolVerdict } from './poc-pool.ts';
 import type { PocOutcome, PocRules } from './poc-state.ts';
 import { encodeMessage, type ConsensusMessage } from './messages.ts';
 import { validateValidators } from './quorum.ts';
@@ -70,6 +70,8 @@ export class CoreState {
   readonly slashingLog: SlashingEvent[] = [];
   /** Recent proof-of-capacity epoch outcomes from committed blocks (bounded). */
   readonly pocLog: PocOutcome[] = [];
+  /** PoC items this core refused, by reason (the pool's verdicts other than 'added'). */
+  readonly pocRefused: Record<Exclude<PocPoolVerdict, 'added'>, number> = { duplicate: 0, stale: 0, malformed: 0, bad_signature: 0 };
 
   protected readonly rules: ChainRules;
   protected readonly self: number;
@@ -336,6 +338,7 @@ export class CoreState {
       return;
     }
     const verdict = this.pocPool.add(item, this.tip.state.epochInfo.epoch, this.rules.poc, (v, m, s) => this.certs.verifySig(v, m, s));
+    if (verdict !== 'added') this.pocRefused[verdict]++;
     // A peer that sends these is faulty (or lying): counted as an invalid message, like a bad vote.
     if (verdict === 'malformed') fail('bad_poc', 'poc.item', 'not a PoC commit or answer of a validator');
     if (verdict === 'bad_signature') fail('bad_poc', 'poc.item', 'not signed by the validator it names');

@@ -78,6 +78,7 @@ export class NodeMetrics {
   readonly pocReliability: Gauge<'validator' | 'name'>;
   readonly pocCapacityChunks: Gauge<'validator' | 'name'>;
   readonly pocOutcomes: Counter<'validator' | 'outcome'>;
+  readonly pocRefused: Counter<'reason'>;
   readonly pocCommitsSent: Gauge;
   readonly pocAnswersSent: Gauge;
   readonly pocAnswersFailed: Gauge;
@@ -160,6 +161,7 @@ export class NodeMetrics {
     this.pocReliability = new Gauge({ name: p + 'poc_validator_reliability_permille', help: 'PoC reliability of each validator (docs/poc-pop.md): 1000 answering every challenge on time, lower after missed, late or wrong answers.', labelNames: perValidator, registers });
     this.pocCapacityChunks = new Gauge({ name: p + 'poc_validator_capacity_chunks', help: 'Replica chunks each validator has a commitment in force for (0: none).', labelNames: perValidator, registers });
     this.pocOutcomes = new Counter({ name: p + 'poc_epoch_outcomes_total', help: 'PoC epoch outcomes committed, by validator and outcome (ontime, late, missed, wrong).', labelNames: ['validator', 'outcome'] as const, registers });
+    this.pocRefused = new Counter({ name: p + 'poc_items_refused_total', help: 'PoC commits and answers refused before the pool (malformed or oversized, bad_signature: not signed by the validator it names, stale: another epoch, duplicate: that validator already has one for the epoch).', labelNames: ['reason'] as const, registers });
     this.pocCommitsSent = gauge('poc_commits_sent', 'PoC commitments this validator signed and submitted since start.');
     this.pocAnswersSent = gauge('poc_answers_sent', 'PoC answers this validator signed and submitted since start.');
     this.pocAnswersFailed = gauge('poc_answers_failed', 'PoC challenges this validator could not answer since start (replica missing or unreadable, PoP state no longer kept).');

@@ -126,6 +126,15 @@ export function createNodeApi(node: NumchainNode, engineSha256: string): NodeApi
         leaderWeight: [...node.core.currentEpoch().powers],
         effectivePower: [...node.core.currentPowers()],
         slashingEvents: node.core.slashingLog.length,
+        // With proof of capacity: each validator's reliability and its last epoch outcome (GET /validators has the history).
+        ...(node.core.committedState.poc !== null ? {
+          poc: {
+            reliabilityPermille: node.core.committedState.poc.validators.map((s) => s.rel),
+            lastOutcome: g.validators.map((_, i) => [...node.core.pocLog].reverse().find((o) => o.validator === i)?.outcome ?? null),
+            answersSent: node.replica.prover?.stats.answersSent ?? 0,
+            answersFailed: node.replica.prover?.stats.answersFailed ?? 0,
+          },
+        } : {}),
       };
     },
 

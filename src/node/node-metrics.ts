@@ -107,6 +107,7 @@ export class NodeTelemetry {
     const a = app.stats();
     this.advance(m.execSignatureChecks.labels('cached'), 'execCached', a.verifiedCacheHits);
     this.advance(m.execSignatureChecks.labels('verified'), 'execVerified', a.executionVerified);
+    for (const [reason, n] of Object.entries(core.pocRefused)) this.advance(m.pocRefused.labels(reason), `poc:${reason}`, n);
     this.advance(m.p2pAcked, 'acked', acked);
     this.advance(m.p2pRetried, 'retried', retried);
     return m.text();

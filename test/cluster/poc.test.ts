@@ -57,6 +57,8 @@ test('a validator whose replica is deleted misses its challenge and loses leader
   say('poc', `replica of validator ${victim} deleted: missed its next challenge after ${t2} ms; reliability ${v2.validators[victim]!.poc!.reliabilityPermille}‰; weights ${w.join(',')}`);
   assert.ok(w[victim]! < w[0]!, `validator ${victim} leads less: ${w.join(',')}`);
   assert.ok(v2.validators.every((x, i) => i === victim || !outcomes(v2, i).includes('missed')), 'the others are unaffected');
+  const health = (await net.health(1)) as { poc?: { reliabilityPermille: number[]; lastOutcome: (string | null)[] } } | null;
+  assert.ok(health?.poc !== undefined && health.poc.reliabilityPermille[victim]! < 1000 && health.poc.reliabilityPermille[0] === 1000, JSON.stringify(health?.poc));
 
   // Put it back: the next challenge is answered on time, and reliability climbs by recoverPermille per clean epoch.
   copyFileSync(aside, data);

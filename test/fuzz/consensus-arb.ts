@@ -50,7 +50,12 @@ export const headerArb: fc.Arbitrary<BlockHeader> = fc.record({
   evidence: fc.array(evidenceArb, { maxLength: 2 }),
 });
 
-export const blockArb: fc.Arbitrary<Block> = fc.tuple(headerArb, fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 })).map(([h, txs]) => makeBlock(h, txs));
+/** PoC items as a header carries them: absent (most chains) or a non-empty list of opaque bytes. */
+const pocItemsArb = fc.option(fc.array(fc.uint8Array({ minLength: 1, maxLength: 96 }), { minLength: 1, maxLength: 3 }), { nil: null });
+
+export const blockArb: fc.Arbitrary<Block> = fc
+  .tuple(headerArb, pocItemsArb, fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 }))
+  .map(([h, poc, txs]) => makeBlock(poc === null ? h : { ...h, poc }, txs));
 
 export const messageArb: fc.Arbitrary<ConsensusMessage> = fc.oneof(
   fc.record({ type: fc.constant('proposal' as const), block: blockArb, sig: sigArb, highTC: fc.option(tcArb, { nil: null }) }),
@@ -60,4 +65,5 @@ export const messageArb: fc.Arbitrary<ConsensusMessage> = fc.oneof(
   fc.record({ type: fc.constant('sync_request' as const), fromHeight: numArb, toHash: hashArb }),
   fc.record({ type: fc.constant('sync_response' as const), blocks: fc.array(blockArb, { maxLength: 3 }), qc: fc.option(qcArb, { nil: null }) }),
   fc.record({ type: fc.constant('evidence' as const), evidence: evidenceArb }),
+  fc.record({ type: fc.constant('poc' as const), item: fc.uint8Array({ maxLength: 512 }) }),
 );
