@@ -3,7 +3,8 @@
 // and answers every epoch's challenge from disk, PoP included), alternating fresh localnets in the
 // same run so the ratio is not the machine's drift. Target: under 5 % lower with PoC.
 // Run: node --import tsx bench/poc-tps.ts   (env BENCH_POC_RATE tx/s, default 1500; BENCH_POC_S, default 20;
-// BENCH_POC_ROUNDS pairs, default 2; BENCH_POC_EPOCH blocks, default 50 so several challenges fall in a flood)
+// BENCH_POC_ROUNDS pairs, default 2; BENCH_POC_EPOCH blocks, default 50 so several challenges fall in a flood;
+// answers are due half an epoch in)
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { startFlood } from '../src/cli/cluster/flood-proc.ts';
 import { Localnet } from '../src/cli/cluster/localnet.ts';
@@ -39,7 +40,7 @@ async function cpuSeconds(net: Localnet): Promise<number> {
 async function pocCounts(net: Localnet): Promise<{ answers: number; ontime: number }> {
   let answers = 0;
   for (const c of net.clients) {
-    const m = /^numchain_poc_answers_sent (\S+)$/m.exec(await c.metricsText().catch(() => ''));
+    const m = /^numchain_poc_answers_sent(?:\{[^}]*\})? (\S+)$/m.exec(await c.metricsText().catch(() => ''));
     answers += m ? Number(m[1]) : 0;
   }
   const v: ValidatorsJson = await net.clients[0]!.validators();
@@ -48,7 +49,7 @@ async function pocCounts(net: Localnet): Promise<{ answers: number; ontime: numb
 }
 
 async function run(poc: boolean): Promise<Run> {
-  const net = await Localnet.create({ nodes: 4, blockIntervalMs: 50, timeoutBaseMs: 1000, maxTxsPerBlock: 2000, epochLength: EPOCH, ...(poc ? { poc: {} } : {}) });
+  const net = await Localnet.create({ nodes: 4, blockIntervalMs: 50, timeoutBaseMs: 1000, maxTxsPerBlock: 2000, epochLength: EPOCH, ...(poc ? { poc: { deadlineBlocks: Math.floor(EPOCH / 2) } } : {}) });
   try {
     net.startAll();
     await net.waitFor({ minHeight: 2, timeoutMs: 90_000 });

@@ -63,14 +63,17 @@ export class PocPool {
     const out: Uint8Array[] = [];
     let cur = branch;
     let total = 0;
-    for (const p of this.bySlot.values()) {
+    for (const [slot, p] of this.bySlot) {
       if (out.length >= max) break;
       if (total + p.bytes.length > maxBytes) continue;
       try {
         cur = pocApplyItem(cur, p.bytes, 'poc', height, epoch, epochSeed, rules);
       } catch (e) {
-        if (e instanceof ConsensusError) continue;
-        throw e;
+        if (!(e instanceof ConsensusError)) throw e;
+        // A commit is checked against nothing that changes (chain id, key, size): refused once,
+        // refused always, and it must not hold its validator's slot against a corrected one.
+        if (p.item.kind === 'commit') this.bySlot.delete(slot);
+        continue;
       }
       out.push(p.bytes);
       total += p.bytes.length;

@@ -170,6 +170,11 @@ test('the pool keeps one item per validator and kind, signed by that validator: 
   assert.equal(next.poc!.answered, [true, true, false]);
   pool.prune(items, epoch);
   assert.is(pool.size, 0);
+  // A commit that can never pass (too few chunks) does not hold its validator's slot.
+  const tiny = makeReplica(2, 1);
+  assert.is(pool.add(signedCommit(2, tiny), epoch, poc, verify), 'added');
+  assert.equal(pool.select(st.poc!, EPOCH_LENGTH + 1, epoch, st.epochInfo.seed, poc, 6, 1 << 20), []);
+  assert.is(pool.add(signedCommit(2, replicas[2]!), epoch, poc, verify), 'added');
 });
 
 test.run();
