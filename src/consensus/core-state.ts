@@ -373,14 +373,11 @@ function pocRules(config: ConsensusConfig, keys: readonly Uint8Array[]): PocRule
   const poc = config.poc!;
   if (poc.params.popWindow > config.epochLength) fail('bad_config', 'poc.popWindow', `must be at most epochLength (${config.epochLength})`);
   return {
+    ...poc,
     chainId: config.chainId,
     epochLength: config.epochLength,
-    params: poc.params,
-    wire: poc.wire,
     // Every validator's answer fits in one block, and a block's PoC bytes stay bounded.
     maxItemsPerBlock: Math.min(MAX_POC_ITEMS, 2 * config.validators.length),
-    publicKey: (v) => keys[v] ?? null,
-    targetOf: (tx) => poc.targetOf(tx),
-    rowIndex: (t) => poc.rowIndex(t),
+    publicKey: (v: number) => keys[v] ?? null,
   };
 }

@@ -6,7 +6,7 @@
 // each against its parent's state and includes those that pass, never a bad block.
 import { sha256, toHex } from '../crypto/sha256.ts';
 import { ConsensusError } from './errors.ts';
-import { peekPocItem, pocApplyItem, type PocBranch, type PocItem, type PocRules } from './poc-state.ts';
+import { decodePocItem, pocApplyDecoded, type PocBranch, type PocItem, type PocRules } from './poc-state.ts';
 
 interface Pooled {
   readonly id: string;
@@ -33,17 +33,18 @@ export class PocPool {
   add(bytes: Uint8Array, epoch: number, rules: PocRules, verify: (validator: number, message: Uint8Array, signature: Uint8Array) => boolean): PocPoolVerdict {
     let item: PocItem;
     try {
-      item = peekPocItem(bytes, rules);
+      item = decodePocItem(bytes, rules);
     } catch (e) {
       if (e instanceof ConsensusError) return 'malformed';
       throw e;
     }
-    if (item.validator >= this.validators) return 'malformed';
+    const { body, bodyBytes, signature } = item.signed;
+    if (body.validator >= this.validators) return 'malformed';
     // An answer for a later epoch than the next cannot be right: nobody knows that seed yet.
-    if (item.kind === 'answer' && (item.epoch < epoch || item.epoch > epoch + 1)) return 'stale';
+    if (item.kind === 'answer' && (item.signed.body.epoch < epoch || item.signed.body.epoch > epoch + 1)) return 'stale';
     const slot = slotOf(item);
     if (this.bySlot.has(slot)) return 'duplicate';
-    if (!verify(item.validator, item.bodyBytes, item.signature)) return 'bad_signature';
+    if (!verify(body.validator, bodyBytes, signature)) return 'bad_signature';
     this.bySlot.set(slot, { id: toHex(sha256(bytes)), bytes, item });
     return 'added';
   }
@@ -52,7 +53,7 @@ export class PocPool {
   prune(committed: readonly Uint8Array[], epoch: number): void {
     if (this.bySlot.size === 0) return;
     const gone = new Set(committed.map((b) => toHex(sha256(b))));
-    for (const [slot, p] of this.bySlot) if (gone.has(p.id) || (p.item.kind === 'answer' && p.item.epoch < epoch)) this.bySlot.delete(slot);
+    for (const [slot, p] of this.bySlot) if (gone.has(p.id) || (p.item.kind === 'answer' && p.item.signed.body.epoch < epoch)) this.bySlot.delete(slot);
   }
 
   /**
@@ -67,7 +68,7 @@ export class PocPool {
       if (out.length >= max) break;
       if (total + p.bytes.length > maxBytes) continue;
       try {
-        cur = pocApplyItem(cur, p.bytes, 'poc', height, epoch, epochSeed, rules);
+        cur = pocApplyDecoded(cur, p.item, 'poc', height, epoch, epochSeed, rules);
       } catch (e) {
         if (!(e instanceof ConsensusError)) throw e;
         // A commit is checked against nothing that changes (chain id, key, size): refused once,
@@ -83,5 +84,5 @@ export class PocPool {
 }
 
 function slotOf(item: PocItem): string {
-  return item.kind === 'answer' ? `answer/${item.validator}/${item.epoch}` : `commit/${item.validator}`;
+  return item.kind === 'answer' ? `answer/${item.signed.body.validator}/${item.signed.body.epoch}` : `commit/${item.signed.body.validator}`;
 }

@@ -4,29 +4,19 @@
 // chain-state.ts it is a pure function of a branch's blocks, so every node computes the same leader
 // weights for the same parent; it never touches voting power.
 import { decodeCanonical, encodeCanonical, type Canon } from '../codec/canonical.ts';
-import type { RowTarget } from '../engine/types.ts';
 import { answerDeadline } from '../poc/challenge.ts';
-import type { PocParams } from '../poc/params.ts';
-import { verifyAnswer, verifyCommit, type BlockFacts, type Commitment } from '../poc/verify.ts';
+import { verifyAnswer, verifyCommit, type AnswerContext, type BlockFacts, type Commitment } from '../poc/verify.ts';
 import { answer as recordAnswer, closeEpoch, commit as recordCommit, INITIAL_STATE, leaderWeight, type EpochOutcome, type PocValidatorState } from '../poc/weight.ts';
-import { decodeAnswer, decodeCommit, MAX_COMMIT_BYTES, PocWireError, type PocWireLimits } from '../poc/wire.ts';
+import { decodeAnswer, decodeCommit, MAX_COMMIT_BYTES, PocWireError, type PocAnswer, type PocCommit, type Signed } from '../poc/wire.ts';
 import { arr, bytes, uint } from './decode-util.ts';
 import { ConsensusError, fail } from './errors.ts';
-import type { Block } from './types.ts';
+import type { Block, PocConfig } from './types.ts';
 
-/** What the chain's PoC rules need beyond the parameters: the genesis keys and two chain facts. */
-export interface PocRules {
-  readonly chainId: string;
+/** The chain's PoC rules: the config, the chain id and the genesis keys, and two bounds. */
+export interface PocRules extends PocConfig, Pick<AnswerContext, 'chainId' | 'publicKey'> {
   readonly epochLength: number;
-  readonly params: PocParams;
-  readonly wire: PocWireLimits;
   /** PoC items (commits and answers) one block may carry */
   readonly maxItemsPerBlock: number;
-  publicKey(validator: number): Uint8Array | null;
-  /** the row a transaction writes, null if it is not a transaction the chain executes */
-  targetOf(tx: Uint8Array): RowTarget | null;
-  /** the leaf index of a row in the state tree */
-  rowIndex(t: RowTarget): number;
 }
 
 export interface FactsAt extends BlockFacts {
@@ -72,28 +62,22 @@ export function pocEnterEpoch(b: PocBranch, closing: number, rules: PocRules): {
   return { branch: { validators, answered: b.answered.map(() => false), recent: b.recent, window: b.recent }, outcomes };
 }
 
-/** A PoC item decoded: which kind, the validator it speaks for, and the bytes its signature covers. */
-export type PocItem = ({ readonly kind: 'commit' } | { readonly kind: 'answer'; readonly epoch: number }) & {
-  readonly validator: number;
-  readonly bodyBytes: Uint8Array;
-  readonly signature: Uint8Array;
-};
+/** A PoC item decoded once: what the pool routes by and what the checks read. */
+export type PocItem = { readonly kind: 'commit'; readonly signed: Signed<PocCommit> } | { readonly kind: 'answer'; readonly signed: Signed<PocAnswer> };
 
-/** Decode just enough of an item to route it; throws ConsensusError('bad_poc') naming the reason. */
-export function peekPocItem(item: Uint8Array, rules: PocRules): PocItem {
+/** Decode an item; throws ConsensusError('bad_poc') naming the reason. */
+export function decodePocItem(item: Uint8Array, rules: PocRules): PocItem {
   // Commits are small: anything larger can only be an answer.
   if (item.length <= MAX_COMMIT_BYTES) {
     try {
-      const c = decodeCommit(item);
-      return { kind: 'commit', validator: c.body.validator, bodyBytes: c.bodyBytes, signature: c.signature };
+      return { kind: 'commit', signed: decodeCommit(item) };
     } catch (e) {
       if (!(e instanceof PocWireError)) throw e;
       if (e.code !== 'bad_domain') throw new ConsensusError('bad_poc', 'poc', `${e.code}: ${e.message}`);
     }
   }
   try {
-    const a = decodeAnswer(item, rules.wire);
-    return { kind: 'answer', validator: a.body.validator, epoch: a.body.epoch, bodyBytes: a.bodyBytes, signature: a.signature };
+    return { kind: 'answer', signed: decodeAnswer(item, rules.wire) };
   } catch (e) {
     if (!(e instanceof PocWireError)) throw e;
     throw new ConsensusError('bad_poc', 'poc', `${e.code}: ${e.message}`);
@@ -124,21 +108,26 @@ export function pocApplyBlock(b: PocBranch, block: Block, epoch: number, epochSe
  * refused: a proposer runs this on candidates to include only what passes.
  */
 export function pocApplyItem(b: PocBranch, item: Uint8Array, field: string, height: number, epoch: number, epochSeed: Uint8Array, rules: PocRules): PocBranch {
-  let peek: PocItem;
+  let decoded: PocItem;
   try {
-    peek = peekPocItem(item, rules);
+    decoded = decodePocItem(item, rules);
   } catch (e) {
     if (e instanceof ConsensusError) fail('bad_block', field, e.message);
     throw e;
   }
-  if (peek.kind === 'commit') {
-    const c = decodeCommit(item);
+  return pocApplyDecoded(b, decoded, field, height, epoch, epochSeed, rules);
+}
+
+/** pocApplyItem() for an item already decoded (the pool keeps its items decoded). */
+export function pocApplyDecoded(b: PocBranch, item: PocItem, field: string, height: number, epoch: number, epochSeed: Uint8Array, rules: PocRules): PocBranch {
+  if (item.kind === 'commit') {
+    const c = item.signed;
     const v = verifyCommit(c, rules.chainId, (x) => rules.publicKey(x), rules.params);
     if (!v.ok) fail('bad_block', field, `commit refused: ${v.reason}`);
     const s = b.validators[c.body.validator]!;
     return { ...b, validators: replace(b.validators, c.body.validator, recordCommit(s, { root: c.body.root, chunks: c.body.chunks, commitNonce: c.body.commitNonce })) };
   }
-  const a = decodeAnswer(item, rules.wire);
+  const a = item.signed;
   const verdict = verifyAnswer(a, {
     chainId: rules.chainId,
     params: rules.params,

@@ -1,7 +1,6 @@
 // Data types shared by every consensus module. Plain readonly records; encoding lives in block.ts
 // and messages.ts, rules in safety.ts, the state machine in core.ts.
-import type { RowTarget } from '../engine/types.ts';
-import type { PocParams } from '../poc/params.ts';
+import type { AnswerContext } from '../poc/verify.ts';
 import type { PocWireLimits } from '../poc/wire.ts';
 
 export interface Validator {
@@ -216,12 +215,7 @@ export interface ConsensusConfig {
 }
 
 /** What the PoC rules need from the layers above consensus (docs/poc-pop.md). */
-export interface PocConfig {
-  readonly params: PocParams;
+export interface PocConfig extends Pick<AnswerContext, 'params' | 'targetOf' | 'rowIndex'> {
   /** decoding bounds of commits and answers (poc/wire.ts wireLimits) */
   readonly wire: PocWireLimits;
-  /** the row a transaction writes, null if it is not a transaction the chain executes */
-  targetOf(tx: Uint8Array): RowTarget | null;
-  /** the leaf index of a row in the state tree */
-  rowIndex(t: RowTarget): number;
 }

@@ -4,6 +4,7 @@
 import type { PocConfig } from '../consensus/types.ts';
 import type { PocMisbehaviour, ReplicaReader } from '../driver/poc-prover.ts';
 import { maxAnswerBytes, parsePocParams, type PocParams } from '../poc/params.ts';
+import { levelsRoot } from '../poc/merkle-path.ts';
 import { ReplicaBuilder, replicaSeed } from '../poc/replica.ts';
 import { wireLimits } from '../poc/wire.ts';
 
@@ -29,7 +30,7 @@ export function simReplica(chainId: string, publicKey: Uint8Array, params: PocPa
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < SIM_POC_CHUNKS; i++) chunks.push(b.next());
   const levels = b.finish();
-  const root = levels.levels[levels.levels.length - 1]!.slice(0, 32);
+  const root = levelsRoot(levels);
   const lost = new Uint8Array(params.chunkBytes);
   return { root, chunks: SIM_POC_CHUNKS, commitNonce: 0, levels, readChunk: (i) => (behaviour === 'partial' && i % 2 === 1 ? lost : chunks[i]!) };
 }
